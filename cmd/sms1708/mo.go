@@ -1,0 +1,78 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/sp4n-lapor/sms1708/router"
+	"github.com/sp4n-lapor/sms1708/smpp"
+	"github.com/sp4n-lapor/sms1708/smpp/text"
+	"github.com/sp4n-lapor/sms1708/store"
+)
+
+// moHandler adapts the SMPP layer's events to the ingest: it copies what the
+// store keeps out of the PDU, decodes the text, and maps the ingest's
+// outcome to the command_status of the deliver_sm_resp.
+type moHandler struct {
+	ingest   *store.Ingest
+	alphabet text.Alphabet // the operator's meaning of data_coding 0
+}
+
+// HandleInbound implements smpp.Handler.
+func (h *moHandler) HandleInbound(in smpp.Inbound, done func(error)) {
+	rec := store.Inbound{
+		Operator:   in.Operator,
+		Bind:       in.Bind,
+		Raw:        in.Raw,
+		ReceivedAt: in.ReceivedAt,
+		Done:       func(err error) { done(ackStatus(err)) },
+	}
+	if in.DecodeErr != nil || in.PDU == nil {
+		rec.DeadReason = "undecodable PDU"
+		if in.DecodeErr != nil {
+			rec.DeadReason = in.DecodeErr.Error()
+		}
+		h.ingest.Submit(rec)
+		return
+	}
+	p := in.PDU
+	rec.Command = p.CommandID
+	rec.Seq = p.Seq
+	rec.SourceAddr, rec.SourceTON, rec.SourceNPI = p.SourceAddr, p.SourceTON, p.SourceNPI
+	rec.DestAddr = p.DestAddr
+	rec.ESMClass, rec.DataCoding = p.ESMClass, p.DataCoding
+	// esm_class bits 2–5 give the message type: anything but a plain MO is
+	// a receipt or notification, stored and acked, never a complaint.
+	rec.Receipt = p.ESMClass&0x3C != 0
+	data := p.Payload()
+	if p.ESMClass&0x40 != 0 {
+		_, ud, err := text.SplitUDH(data)
+		if err != nil {
+			rec.DeadReason = "user data header: " + err.Error()
+			h.ingest.Submit(rec)
+			return
+		}
+		data = ud
+	}
+	dec := text.DecodeShortMessage(p.DataCoding, h.alphabet, data)
+	rec.Text, rec.Alphabet, rec.InvalidChars = dec.Text, dec.Alphabet.String(), dec.Invalid
+	// No reply ever goes to an alphanumeric sender or a short code: the
+	// message is kept, but with no number to answer.
+	if m, ok := router.NormalizeMSISDN(p.SourceAddr, p.SourceTON); ok {
+		rec.MSISDN = string(m)
+	}
+	h.ingest.Submit(rec)
+}
+
+// ackStatus maps the ingest's outcome to the deliver_sm_resp status: OK only
+// after the commit; a dead letter is a permanent error (the SMSC must not
+// redeliver it forever); anything else is temporary and the SMSC retries.
+func ackStatus(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrDeadLetter):
+		return smpp.StatusXPAppn
+	default:
+		return smpp.StatusXTAppn
+	}
+}

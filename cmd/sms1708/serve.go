@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sp4n-lapor/sms1708/router"
+	"github.com/sp4n-lapor/sms1708/smpp"
+	"github.com/sp4n-lapor/sms1708/store"
+)
+
+// The wiring is checked at compile time.
+var (
+	_ router.Store  = (*store.DB)(nil)
+	_ router.Outbox = (*store.DB)(nil)
+	_ router.Sender = (*smpp.Operator)(nil)
+	_ smpp.Budget   = (*store.Redis)(nil)
+	_ smpp.Handler  = (*moHandler)(nil)
+)
+
+// daemon is a running sms1708: what serve builds, and what tests inspect.
+type daemon struct {
+	cfg       *Config
+	logger    *slog.Logger
+	reg       *prometheus.Registry
+	db        *store.DB
+	redis     *store.Redis
+	ingest    *store.Ingest
+	processor *router.Processor
+	dispatch  *router.Dispatcher
+	operators []*smpp.Operator
+	http      *http.Server
+	httpAddr  net.Addr
+	ready     chan struct{} // closed once everything is started
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.Signal) error {
+	path, err := configFlag("serve", args)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	d := &daemon{cfg: cfg, logger: newLogger(stderr), ready: make(chan struct{})}
+	return d.run(ctx, hup)
+}
+
+// run starts every part, waits for ctx, then shuts down in order:
+//  1. the SMPP binds stop taking new PDUs and drain: every MO already handed
+//     to the ingest is committed and answered, then each bind unbinds;
+//  2. the ingest flushes what it still holds;
+//  3. the processor and the dispatcher finish their current batch;
+//  4. the HTTP server, Redis and PostgreSQL close.
+//
+// A run group (oklog/run) interrupts all actors at once; the promise "ack
+// only after commit" needs this order instead, so the stages are explicit.
+func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
+	cfg, logger := d.cfg, d.logger
+	d.reg = prometheus.NewRegistry()
+	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// PostgreSQL is the source of truth: nothing starts before the schema
+	// is current. Retry while it is unreachable, so that the daemon and its
+	// database may start in any order.
+	db, err := store.Open(ctx, string(cfg.Database.URL), logger.With("component", "store"))
+	if err != nil {
+		return err
+	}
+	d.db = db
+	defer db.Close()
+	if err := retry(ctx, logger, "migrate database", func() error { return db.Migrate(ctx) }); err != nil {
+		return err
+	}
+	rdb, err := store.OpenRedis(ctx, string(cfg.Redis.URL))
+	if err != nil {
+		return err
+	}
+	d.redis = rdb
+	defer rdb.Close()
+
+	names := make([]string, len(cfg.Operators))
+	for i, o := range cfg.Operators {
+		names[i] = o.Name
+	}
+	rm := router.NewMetrics(d.reg, names)
+	sm := smpp.NewMetrics(d.reg)
+	stm := store.NewMetrics(d.reg)
+
+	senders := make(map[string]router.Sender, len(cfg.Operators))
+	// The parts refer to each other in a ring (binds → ingest → processor
+	// → dispatcher → binds); the processor wakes the dispatcher through a
+	// closure so that the dispatcher can be built last.
+	d.processor = router.NewProcessor(db, router.ProcessorConfig{ShortCode: cfg.ShortCode, TriageID: cfg.TriageID},
+		cfg.templates, rm, logger.With("component", "router"), func() { d.dispatch.Notify() })
+	d.ingest = store.NewIngest(db, cfg.ingestConfig(), stm, logger.With("component", "ingest"), d.processor.Notify)
+	for _, oc := range cfg.Operators {
+		h := &moHandler{ingest: d.ingest, alphabet: oc.alphabet()}
+		op, err := smpp.NewOperator(oc.smppConfig(), h, smpp.Options{
+			Logger:  logger.With("component", "smpp", "operator", oc.Name),
+			Metrics: sm,
+			Budget:  rdb,
+		})
+		if err != nil {
+			return fmt.Errorf("operator %s: %w", oc.Name, err)
+		}
+		d.operators = append(d.operators, op)
+		senders[oc.Name] = op
+	}
+	d.dispatch = router.NewDispatcher(db, senders, router.DispatcherConfig{}, rm, logger.With("component", "dispatcher"))
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	d.httpAddr = ln.Addr()
+	d.http = &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second}
+
+	// Each stage has its own context so that it can be stopped in order.
+	var (
+		opsCtx, stopOps         = context.WithCancel(context.WithoutCancel(ctx))
+		ingestCtx, stopIngest   = context.WithCancel(context.WithoutCancel(ctx))
+		workCtx, stopWork       = context.WithCancel(context.WithoutCancel(ctx))
+		opsWG, ingestWG, workWG sync.WaitGroup
+		httpErr                 = make(chan error, 1)
+	)
+	defer stopOps()
+	defer stopIngest()
+	defer stopWork()
+	goWG := func(wg *sync.WaitGroup, f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
+
+	go func() { httpErr <- d.http.Serve(ln) }()
+	goWG(&workWG, func() { _ = d.processor.Run(workCtx) })
+	goWG(&workWG, func() { _ = d.dispatch.Run(workCtx) })
+	goWG(&ingestWG, func() { _ = d.ingest.Run(ingestCtx) })
+	for _, op := range d.operators {
+		goWG(&opsWG, func() {
+			if err := op.Run(opsCtx); err != nil {
+				logger.Error("operator stopped", "operator", op.Name(), "err", err)
+			}
+		})
+	}
+	logger.Info("sms1708 started", "http", d.httpAddr.String(), "operators", names)
+	close(d.ready)
+
+	var runErr error
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case err := <-httpErr:
+			runErr = fmt.Errorf("http: %w", err)
+			break wait
+		case <-hup:
+			d.reload()
+		}
+	}
+
+	grace := time.Duration(cfg.Shutdown.Grace)
+	logger.Info("shutting down", "grace", grace.String())
+	deadline := time.Now().Add(grace)
+	waitFor := func(stage string, wg *sync.WaitGroup) {
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(time.Until(deadline)):
+			logger.Warn("shutdown stage did not finish within the grace period", "stage", stage)
+		}
+	}
+	stopOps()
+	waitFor("smpp", &opsWG)
+	stopIngest()
+	waitFor("ingest", &ingestWG)
+	stopWork()
+	waitFor("router", &workWG)
+	hctx, cancel := context.WithTimeout(context.Background(), time.Until(deadline)+time.Second)
+	defer cancel()
+	if err := d.http.Shutdown(hctx); err != nil {
+		logger.Warn("http shutdown", "err", err)
+	}
+	logger.Info("sms1708 stopped")
+	return runErr
+}
+
+// reload re-reads the configuration on SIGHUP and swaps what can change
+// live (the reply templates). A bad file keeps the running configuration.
+func (d *daemon) reload() {
+	cfg, err := loadConfig(d.cfg.path)
+	if err != nil {
+		d.logger.Error("reload: keeping the running configuration", "err", err)
+		return
+	}
+	d.processor.SetTemplates(cfg.templates)
+	d.logger.Info("reload: reply templates updated")
+}
+
+// retry calls f until it succeeds or ctx ends, backing off up to 10s.
+func retry(ctx context.Context, logger *slog.Logger, what string, f func() error) error {
+	wait := 250 * time.Millisecond
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		logger.Warn(what+": retrying", "err", err, "in", wait.String())
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", what, err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
+}
+
+func (d *daemon) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", d.readyz)
+	return mux
+}
+
+// readyz says whether this instance can take SMS: PostgreSQL answers and
+// at least one bind is up. Redis down is reported but does not make the
+// instance unready: it only holds what is expendable (DESIGN.md).
+func (d *daemon) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	type check struct {
+		OK     bool   `json:"ok"`
+		Detail string `json:"detail,omitempty"`
+	}
+	checks := map[string]check{}
+	ready := true
+	if err := d.db.Ping(ctx); err != nil {
+		checks["postgres"] = check{false, "unreachable"}
+		ready = false
+	} else {
+		checks["postgres"] = check{OK: true}
+	}
+	if err := d.redis.Ping(ctx); err != nil {
+		checks["redis"] = check{false, "unreachable: degraded"}
+	} else {
+		checks["redis"] = check{OK: true}
+	}
+	up := 0
+	for _, op := range d.operators {
+		n := op.BindsUp()
+		up += n
+		c := check{OK: n > 0}
+		if n == 0 {
+			c.Detail = "no bind up"
+		}
+		checks["smpp_"+op.Name()] = c
+	}
+	if up == 0 {
+		ready = false
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if !ready {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"ready": ready, "checks": checks})
+}
