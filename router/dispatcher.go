@@ -141,7 +141,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 func (d *Dispatcher) send(ctx context.Context, it OutboxItem) SendResult {
 	s, ok := (*d.senders.Load())[it.Operator]
 	if !ok {
-		return SendResult{ID: it.ID, Err: ErrNoOperator}
+		res := SendResult{ID: it.ID, Err: ErrNoOperator}
+		d.count(it.Operator, res)
+		return res
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	defer cancel()

@@ -1,0 +1,290 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+var testTemplates = Templates{
+	ReplyAck:  "Laporan Anda diterima. No tiket {ticket}. Terima kasih.",
+	ReplyHelp: "Tulis aduan Anda lalu kirim ke 1708.",
+}
+
+func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestTemplatesValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		tpl     Templates
+		wantErr []string
+	}{
+		{"good", testTemplates, nil},
+		{"missing help", Templates{ReplyAck: "ok {ticket}"}, []string{"replies.help: missing"}},
+		{"too long for one SMS", Templates{ReplyAck: strings.Repeat("a", 151) + "{ticket}", ReplyHelp: "x"}, []string{"replies.ack: 161 units"}},
+		{"escapes count two", Templates{ReplyAck: strings.Repeat("[", 76) + "{ticket}", ReplyHelp: "x"}, []string{"replies.ack: 162 units"}},
+		{"unknown placeholder", Templates{ReplyAck: "No {tiket}", ReplyHelp: "x"}, []string{"unknown placeholder {tiket}"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.tpl.Validate()
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate() = nil, want errors %q", tt.wantErr)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Validate() = %q, want it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// 75 escapes are 150 septets: with ten digits that is 160 and still fits.
+func TestTemplatesEscapesAtTheLimitFit(t *testing.T) {
+	tpl := Templates{ReplyAck: strings.Repeat("[", 75) + "{ticket}", ReplyHelp: "x"}
+	if err := tpl.Validate(); err != nil {
+		t.Fatalf("160 septets rejected: %v", err)
+	}
+}
+
+func TestDecide(t *testing.T) {
+	p := NewProcessor(nil, ProcessorConfig{}, testTemplates, NewMetrics(prometheus.NewRegistry(), nil), discard(), nil)
+	msgs := []Message{
+		{ID: 1, Operator: "telkomsel", Source: "6281234567890", Dest: "1708", Text: "jalan rusak di desa kami"},
+		{ID: 2, Operator: "indosat", Source: "", Dest: "1708", Text: "promo dari pengirim alfanumerik"},
+		{ID: 3, Operator: "three", Source: "6289912345678", Dest: "1708", Text: "  \n "},
+	}
+	got := p.Decide(msgs)
+	if len(got) != 3 {
+		t.Fatalf("Decide returned %d decisions, want 3", len(got))
+	}
+
+	c := got[0]
+	if c.MessageID != 1 || c.Outcome != OutcomeTicket || c.Ticket == nil {
+		t.Fatalf("complaint: %+v", c)
+	}
+	if !c.Ticket.Number.Valid() || c.Ticket.AgencyID != "lapor-nasional" || c.Ticket.State != StateDiterima || c.Ticket.MSISDN != "6281234567890" {
+		t.Errorf("complaint ticket: %+v", *c.Ticket)
+	}
+	if len(c.Replies) != 1 {
+		t.Fatalf("complaint replies: %+v", c.Replies)
+	}
+	r := c.Replies[0]
+	want := Reply{Kind: ReplyAck, Operator: "telkomsel", To: "6281234567890", From: "1708",
+		Text: "Laporan Anda diterima. No tiket " + string(c.Ticket.Number) + ". Terima kasih."}
+	if r != want {
+		t.Errorf("ack = %+v, want %+v", r, want)
+	}
+
+	// A sender no reply can reach still gets a ticket, but no reply: that
+	// is how SMS loops start.
+	if got[1].Ticket == nil || len(got[1].Replies) != 0 {
+		t.Errorf("alphanumeric sender: ticket %v, replies %+v; want a ticket and no reply", got[1].Ticket, got[1].Replies)
+	}
+	if got[2].Ticket != nil || got[2].Outcome != OutcomeHelp || len(got[2].Replies) != 1 || got[2].Replies[0].Kind != ReplyHelp {
+		t.Errorf("empty text: %+v; want the help reply and no ticket", got[2])
+	}
+}
+
+// fakeStore records what Process was asked and decides through the callback.
+type fakeStore struct {
+	mu      sync.Mutex
+	pending map[int64]Message
+	calls   int
+	fail    error
+}
+
+func (s *fakeStore) Process(ctx context.Context, ids []int64, limit int, sweep bool, decide func([]Message) []Decision) ([]Decision, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	var batch []Message
+	for _, id := range ids {
+		if m, ok := s.pending[id]; ok && len(batch) < limit {
+			batch = append(batch, m)
+			delete(s.pending, id)
+		}
+	}
+	if sweep {
+		for id, m := range s.pending {
+			if len(batch) >= limit {
+				break
+			}
+			batch = append(batch, m)
+			delete(s.pending, id)
+		}
+	}
+	if len(batch) == 0 {
+		return nil, nil
+	}
+	return decide(batch), nil
+}
+
+func (s *fakeStore) left() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestProcessorHandOffAndSweep(t *testing.T) {
+	fs := &fakeStore{pending: map[int64]Message{}}
+	for i := int64(1); i <= 10; i++ {
+		fs.pending[i] = Message{ID: i, Operator: "telkomsel", Source: "6281234567890", Text: "aduan"}
+	}
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg, nil)
+	var queued sync.WaitGroup
+	queued.Add(1)
+	var once sync.Once
+	p := NewProcessor(fs, ProcessorConfig{Batch: 4, Sweep: time.Hour}, testTemplates, m, discard(), func() { once.Do(queued.Done) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = p.Run(ctx); close(done) }()
+	// The first run sweeps: a backlog left by a crash is claimed at once,
+	// batch after batch, without waiting for a tick.
+	waitFor(t, "the backlog to be processed", func() bool { return fs.left() == 0 })
+	queued.Wait()
+	fs.mu.Lock()
+	fs.pending[11] = Message{ID: 11, Operator: "telkomsel", Source: "6281234567890", Text: "aduan baru"}
+	fs.mu.Unlock()
+	p.Notify([]int64{11})
+	waitFor(t, "the handed-off message", func() bool { return fs.left() == 0 })
+	cancel()
+	<-done
+	if got := testutil.ToFloat64(m.tickets); got != 11 {
+		t.Errorf("tickets created = %v, want 11", got)
+	}
+}
+
+func TestProcessorKeepsIDsWhenStoreFails(t *testing.T) {
+	fs := &fakeStore{pending: map[int64]Message{}, fail: errors.New("database down")}
+	p := NewProcessor(fs, ProcessorConfig{Sweep: time.Hour}, testTemplates, NewMetrics(prometheus.NewRegistry(), nil), discard(), nil)
+	p.Notify([]int64{7, 8})
+	if _, err := p.processOnce(context.Background(), p.takeIDs(), false); err == nil {
+		t.Fatal("processOnce succeeded on a failing store")
+	}
+	// Run's error path puts ids back; simulate it and check nothing is lost.
+	p.requeue([]int64{7, 8})
+	if got := p.takeIDs(); len(got) != 2 || got[0] != 7 || got[1] != 8 {
+		t.Fatalf("ids after a failed batch = %v, want [7 8]", got)
+	}
+}
+
+type fakeOutbox struct {
+	mu      sync.Mutex
+	due     []OutboxItem
+	results []SendResult
+	calls   int
+}
+
+func (o *fakeOutbox) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxItem, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := min(limit, len(o.due))
+	out := o.due[:n]
+	o.due = o.due[n:]
+	return out, nil
+}
+
+func (o *fakeOutbox) CompleteOutbox(ctx context.Context, r []SendResult) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls++
+	o.results = append(o.results, r...)
+	return nil
+}
+
+func (o *fakeOutbox) recorded() []SendResult {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]SendResult(nil), o.results...)
+}
+
+type permErr struct{}
+
+func (permErr) Error() string   { return "refused for good" }
+func (permErr) Permanent() bool { return true }
+
+type fakeSender struct{ err error }
+
+func (s fakeSender) Send(ctx context.Context, from, to, text string) ([]string, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	return []string{"id-" + to}, nil
+}
+
+func TestDispatcherRecordsEveryOutcome(t *testing.T) {
+	ob := &fakeOutbox{due: []OutboxItem{
+		{ID: 1, Operator: "telkomsel", To: "6281111111111", From: "1708", Text: "a"},
+		{ID: 2, Operator: "indosat", To: "6281555555555", From: "1708", Text: "b"},
+		{ID: 3, Operator: "three", To: "6289912345678", From: "1708", Text: "c"},
+		{ID: 4, Operator: "xl", To: "6281777777777", From: "1708", Text: "d"},
+	}}
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg, []string{"telkomsel", "indosat", "three"})
+	d := NewDispatcher(ob, map[string]Sender{
+		"telkomsel": fakeSender{},
+		"indosat":   fakeSender{err: errors.New("no bind up")},
+		"three":     fakeSender{err: permErr{}},
+	}, DispatcherConfig{Poll: time.Hour}, m, discard())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	waitFor(t, "four outcomes", func() bool { return len(ob.recorded()) == 4 })
+	cancel()
+	<-done
+	byID := map[int64]SendResult{}
+	for _, r := range ob.recorded() {
+		byID[r.ID] = r
+	}
+	if r := byID[1]; r.Err != nil || len(r.MessageIDs) != 1 || r.MessageIDs[0] != "id-6281111111111" {
+		t.Errorf("sent row: %+v", r)
+	}
+	if r := byID[2]; r.Err == nil || r.Permanent {
+		t.Errorf("temporary failure: %+v; want a retryable error", r)
+	}
+	if r := byID[3]; r.Err == nil || !r.Permanent {
+		t.Errorf("permanent failure: %+v; want permanent", r)
+	}
+	if r := byID[4]; !errors.Is(r.Err, ErrNoOperator) || r.Permanent {
+		t.Errorf("unknown operator: %+v; want ErrNoOperator, retryable", r)
+	}
+	for _, c := range []struct {
+		op, outcome string
+		want        float64
+	}{{"telkomsel", MTSent, 1}, {"indosat", MTRetry, 1}, {"three", MTFailed, 1}, {"xl", MTNoRoute, 1}} {
+		if got := testutil.ToFloat64(m.mt.WithLabelValues(c.op, c.outcome)); got != c.want {
+			t.Errorf("mt{%s,%s} = %v, want %v", c.op, c.outcome, got, c.want)
+		}
+	}
+}
