@@ -1,0 +1,437 @@
+package smsctest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sp4n-lapor/sms1708/smpp"
+	"github.com/sp4n-lapor/sms1708/smpp/text"
+)
+
+// bindMode is what a session is bound as.
+type bindMode int32
+
+const (
+	unbound bindMode = iota
+	boundTX
+	boundRX
+	boundTRX
+)
+
+func (m bindMode) canReceive() bool { return m == boundRX || m == boundTRX }
+func (m bindMode) canSubmit() bool  { return m == boundTX || m == boundTRX }
+
+func (m bindMode) String() string {
+	switch m {
+	case boundTX:
+		return "transmitter"
+	case boundRX:
+		return "receiver"
+	case boundTRX:
+		return "transceiver"
+	}
+	return "unbound"
+}
+
+// maxSeq keeps sequence numbers in 1..0x7FFFFFFF (SMPP 3.4 §5.1.4).
+const maxSeq = 0x7FFFFFFF
+
+// session is one TCP connection from an ESME. One goroutine (run) reads; writes are serialised
+// by wmu and bounded by WriteTimeout; requests the server sends wait for their responses in
+// pending, matched by sequence number and response type.
+type session struct {
+	srv  *Server
+	conn net.Conn
+	id   int
+	log  *slog.Logger
+
+	bind    atomic.Int32 // bindMode
+	seq     atomic.Uint32
+	wmu     sync.Mutex
+	mu      sync.Mutex
+	pending map[uint32]*pendingReq
+
+	closeOnce sync.Once
+	done      chan struct{} // closed when the connection is closed
+}
+
+type pendingReq struct {
+	cmd uint32
+	ch  chan *smpp.PDU // buffered 1
+}
+
+func newSession(s *Server, conn net.Conn, id int) *session {
+	return &session{
+		srv:     s,
+		conn:    conn,
+		id:      id,
+		log:     s.log.With("session", id, "remote", conn.RemoteAddr().String()),
+		pending: make(map[uint32]*pendingReq),
+		done:    make(chan struct{}),
+	}
+}
+
+func (ss *session) mode() bindMode { return bindMode(ss.bind.Load()) }
+
+func (ss *session) close() {
+	ss.closeOnce.Do(func() {
+		close(ss.done)
+		ss.conn.Close()
+	})
+}
+
+func (ss *session) nextSeq() uint32 {
+	for {
+		old := ss.seq.Load()
+		next := old + 1
+		if next > maxSeq {
+			next = 1
+		}
+		if ss.seq.CompareAndSwap(old, next) {
+			return next
+		}
+	}
+}
+
+// run is the session's read loop; it owns all reads on the connection.
+func (ss *session) run() {
+	defer ss.srv.wg.Done()
+	var wg sync.WaitGroup // goroutines started by this session (delayed responses, enquire_link)
+	defer func() {
+		ss.close()
+		wg.Wait()
+		ss.srv.removeSession(ss)
+		ss.log.Info("session closed")
+	}()
+	ss.log.Info("session opened")
+	if d := ss.srv.cfg.EnquireLink; d > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); ss.enquireLinkLoop(d) }()
+	}
+	for {
+		if !ss.waitReadable() {
+			return
+		}
+		frame, err := smpp.ReadFrame(ss.conn)
+		if err != nil {
+			var fe *smpp.FrameError
+			if errors.As(err, &fe) {
+				// The stream cannot be re-framed: say why, then hang up.
+				ss.log.Warn("impossible command_length", "length", fe.Length)
+				_ = ss.write(&smpp.PDU{CommandID: smpp.CmdGenericNack, Status: smpp.StatusInvCmdLen, Seq: fe.Seq})
+				return
+			}
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				ss.log.Debug("read", "err", err)
+			}
+			return
+		}
+		if !ss.handle(frame, &wg) {
+			return
+		}
+	}
+}
+
+// waitReadable blocks while Faults.StopReading is set; false when the session is closed.
+func (ss *session) waitReadable() bool {
+	for {
+		ss.srv.mu.Lock()
+		stop := ss.srv.faults.StopReading
+		ch := ss.srv.changed
+		ss.srv.mu.Unlock()
+		if !stop {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-ss.done:
+			return false
+		}
+	}
+}
+
+// handle processes one frame; false closes the session.
+func (ss *session) handle(frame []byte, wg *sync.WaitGroup) bool {
+	p, err := smpp.Decode(frame)
+	if err != nil {
+		cmd, _, seq, _ := smpp.FrameHeader(frame)
+		if cmd&smpp.RespBit != 0 {
+			ss.log.Warn("undecodable response", "command_id", fmt.Sprintf("0x%08X", cmd), "err", err)
+			return true // never answer a response
+		}
+		if errors.Is(err, smpp.ErrUnknownCommand) {
+			ss.log.Debug("unknown command", "command_id", fmt.Sprintf("0x%08X", cmd))
+			return ss.write(&smpp.PDU{CommandID: smpp.CmdGenericNack, Status: smpp.StatusInvCmdID, Seq: seq}) == nil
+		}
+		ss.log.Warn("undecodable request", "command_id", fmt.Sprintf("0x%08X", cmd), "err", err)
+		return ss.write(&smpp.PDU{CommandID: smpp.CmdGenericNack, Status: smpp.StatusInvCmdLen, Seq: seq}) == nil
+	}
+	if p.IsResponse() {
+		ss.complete(p)
+		return true
+	}
+	switch p.CommandID {
+	case smpp.CmdBindTransceiver, smpp.CmdBindTransmitter, smpp.CmdBindReceiver:
+		return ss.handleBind(p)
+	case smpp.CmdEnquireLink:
+		if ss.srv.Faults().NoEnquireLinkResp {
+			return true
+		}
+		return ss.write(&smpp.PDU{CommandID: smpp.CmdEnquireLink | smpp.RespBit, Seq: p.Seq}) == nil
+	case smpp.CmdUnbind:
+		_ = ss.write(&smpp.PDU{CommandID: smpp.CmdUnbind | smpp.RespBit, Seq: p.Seq})
+		ss.log.Info("unbound by peer")
+		return false
+	case smpp.CmdSubmitSM:
+		return ss.handleSubmit(p, wg)
+	case smpp.CmdDeliverSM, smpp.CmdDataSM:
+		// An ESME may not send these to us in this simulator's role.
+		return ss.write(&smpp.PDU{CommandID: p.CommandID | smpp.RespBit, Status: smpp.StatusInvBndSts, Seq: p.Seq}) == nil
+	default:
+		return ss.write(&smpp.PDU{CommandID: smpp.CmdGenericNack, Status: smpp.StatusInvCmdID, Seq: p.Seq}) == nil
+	}
+}
+
+func (ss *session) handleBind(p *smpp.PDU) bool {
+	f := ss.srv.Faults()
+	if f.DropBindResp {
+		ss.log.Info("bind dropped (fault)", "system_id", p.SystemID)
+		return true
+	}
+	resp := &smpp.PDU{CommandID: p.CommandID | smpp.RespBit, Seq: p.Seq}
+	cfg := ss.srv.cfg
+	switch {
+	case ss.mode() != unbound:
+		resp.Status = smpp.StatusAlyBnd
+	case f.RejectBind != smpp.StatusOK:
+		resp.Status = f.RejectBind
+	case p.SystemID != cfg.SystemID:
+		resp.Status = smpp.StatusInvSysID
+	case p.Password != cfg.Password:
+		resp.Status = smpp.StatusInvPaswd
+	}
+	if resp.Status != smpp.StatusOK {
+		ss.log.Info("bind refused", "system_id", p.SystemID, "status", resp.Status.Name())
+		return ss.write(resp) == nil
+	}
+	// The body (system_id, sc_interface_version §5.3.2.25) only on success (§4.1.2).
+	resp.SystemID = cfg.Name
+	resp.TLVs = []smpp.TLV{{Tag: 0x0210, Value: []byte{0x34}}}
+	mode := map[uint32]bindMode{
+		smpp.CmdBindTransceiver: boundTRX,
+		smpp.CmdBindTransmitter: boundTX,
+		smpp.CmdBindReceiver:    boundRX,
+	}[p.CommandID]
+	// Publish the bind under the write lock, then write the response: a peer that has read
+	// bind_resp finds itself bound (SendMO works at once), and no deliver_sm, which needs the
+	// same lock, can overtake the response.
+	ss.wmu.Lock()
+	ss.bind.Store(int32(mode))
+	err := ss.writeLocked(resp)
+	ss.wmu.Unlock()
+	if err != nil {
+		return false
+	}
+	ss.srv.mu.Lock()
+	ss.srv.notifyLocked()
+	ss.srv.mu.Unlock()
+	ss.log.Info("bound", "mode", mode.String(), "system_id", p.SystemID)
+	return true
+}
+
+func (ss *session) handleSubmit(p *smpp.PDU, wg *sync.WaitGroup) bool {
+	if !ss.mode().canSubmit() {
+		return ss.write(&smpp.PDU{CommandID: smpp.CmdSubmitSM | smpp.RespBit, Status: smpp.StatusInvBndSts, Seq: p.Seq}) == nil
+	}
+	srv := ss.srv
+	f := srv.Faults()
+	sub := decodeSubmit(p, srv.cfg.Now())
+	resp := &smpp.PDU{CommandID: smpp.CmdSubmitSM | smpp.RespBit, Seq: p.Seq}
+	var id uint64
+	if f.SubmitStatus != smpp.StatusOK {
+		resp.Status = f.SubmitStatus
+		sub.Status = f.SubmitStatus
+	} else {
+		id = srv.newMessageID()
+		sub.MessageID = formatID(id, srv.cfg.MessageIDs)
+		resp.MessageID = sub.MessageID
+	}
+	respond := func() bool {
+		// Record before answering: a test that saw the response must find the submit.
+		srv.mu.Lock()
+		if sub.Status == smpp.StatusOK {
+			srv.submits = append(srv.submits, sub)
+		} else {
+			srv.rejected = append(srv.rejected, sub)
+		}
+		srv.notifyLocked()
+		srv.mu.Unlock()
+		ss.log.Debug("submit_sm", "to", Mask(sub.To), "status", resp.Status.Name(), "message_id", sub.MessageID)
+		if ss.write(resp) != nil {
+			return false
+		}
+		if srv.cfg.AutoReceipt && sub.Status == smpp.StatusOK && sub.RegisteredDelivery&0x03 == 1 {
+			srv.wg.Add(1)
+			go func() {
+				defer srv.wg.Done()
+				srv.autoReceipt(sub, id)
+			}()
+		}
+		return true
+	}
+	if f.SubmitDelay <= 0 {
+		return respond()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTimer(f.SubmitDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			if !respond() {
+				ss.close()
+			}
+		case <-ss.done:
+		}
+	}()
+	return true
+}
+
+// decodeSubmit turns a submit_sm into a Submit, decoding its text: data_coding 0 is GSM 03.38.
+func decodeSubmit(p *smpp.PDU, at time.Time) Submit {
+	sub := Submit{
+		From: p.SourceAddr, To: p.DestAddr,
+		SourceTON: p.SourceTON, SourceNPI: p.SourceNPI, DestTON: p.DestTON, DestNPI: p.DestNPI,
+		DataCoding: p.DataCoding, ESMClass: p.ESMClass, RegisteredDelivery: p.RegisteredDelivery,
+		At: at, PDU: p,
+	}
+	data := p.Payload()
+	if p.ESMClass&0x40 != 0 {
+		udh, rest, err := text.SplitUDH(data)
+		if err != nil {
+			sub.DecodeErr = err
+		} else {
+			sub.UDH = append([]byte(nil), udh...)
+			data = rest
+		}
+	}
+	d := text.Decode(data, text.AlphabetFor(p.DataCoding, text.GSM7))
+	sub.Text = d.Text
+	if d.Invalid > 0 && sub.DecodeErr == nil {
+		sub.DecodeErr = fmt.Errorf("smsctest: %d undecodable units in %s text", d.Invalid, d.Alphabet)
+	}
+	return sub
+}
+
+// complete hands a response to the request waiting for it. A response nobody waits for, or of
+// the wrong type, is logged and dropped, as a real SMSC would.
+func (ss *session) complete(p *smpp.PDU) {
+	ss.mu.Lock()
+	req, ok := ss.pending[p.Seq]
+	if ok && (p.CommandID == req.cmd|smpp.RespBit || p.CommandID == smpp.CmdGenericNack) {
+		delete(ss.pending, p.Seq)
+	} else {
+		ok = false
+	}
+	ss.mu.Unlock()
+	if !ok {
+		ss.log.Debug("unexpected response", "command_id", fmt.Sprintf("0x%08X", p.CommandID), "seq", p.Seq)
+		return
+	}
+	req.ch <- p
+}
+
+// request sends p (a request; its Seq is assigned when zero) and waits for its response,
+// bounded by ctx and ResponseTimeout.
+func (ss *session) request(ctx context.Context, p *smpp.PDU) (*smpp.PDU, error) {
+	ctx, cancel := context.WithTimeout(ctx, ss.srv.cfg.ResponseTimeout)
+	defer cancel()
+	if p.Seq == 0 {
+		p.Seq = ss.nextSeq()
+	}
+	req := &pendingReq{cmd: p.CommandID, ch: make(chan *smpp.PDU, 1)}
+	ss.mu.Lock()
+	if _, dup := ss.pending[p.Seq]; dup {
+		ss.mu.Unlock()
+		return nil, fmt.Errorf("smsctest: sequence number %d already pending", p.Seq)
+	}
+	ss.pending[p.Seq] = req
+	ss.mu.Unlock()
+	defer func() {
+		ss.mu.Lock()
+		delete(ss.pending, p.Seq)
+		ss.mu.Unlock()
+	}()
+	if err := ss.write(p); err != nil {
+		return nil, err
+	}
+	select {
+	case resp := <-req.ch:
+		return resp, nil
+	case <-ss.done:
+		return nil, fmt.Errorf("smsctest: session %d closed before response to 0x%08X: %w", ss.id, p.CommandID, ErrClosed)
+	case <-ss.srv.ctx.Done():
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, fmt.Errorf("smsctest: wait for response to 0x%08X seq %d: %w", p.CommandID, p.Seq, ctx.Err())
+	}
+}
+
+// write marshals and writes one PDU; any failure closes the session.
+func (ss *session) write(p *smpp.PDU) error {
+	ss.wmu.Lock()
+	defer ss.wmu.Unlock()
+	return ss.writeLocked(p)
+}
+
+// writeLocked is write with ss.wmu held.
+func (ss *session) writeLocked(p *smpp.PDU) error {
+	b, err := p.Marshal()
+	if err != nil {
+		return fmt.Errorf("smsctest: marshal 0x%08X: %w", p.CommandID, err)
+	}
+	select {
+	case <-ss.done:
+		return fmt.Errorf("smsctest: write: %w", ErrClosed)
+	default:
+	}
+	_ = ss.conn.SetWriteDeadline(time.Now().Add(ss.srv.cfg.WriteTimeout))
+	if _, err := ss.conn.Write(b); err != nil {
+		ss.close()
+		return fmt.Errorf("smsctest: write 0x%08X: %w", p.CommandID, err)
+	}
+	return nil
+}
+
+// enquireLinkLoop sends enquire_link every d while the session is bound, and closes the
+// session when one goes unanswered.
+func (ss *session) enquireLinkLoop(d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ss.done:
+			return
+		case <-t.C:
+		}
+		if ss.mode() == unbound {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(ss.srv.ctx, ss.srv.cfg.ResponseTimeout)
+		_, err := ss.request(ctx, &smpp.PDU{CommandID: smpp.CmdEnquireLink})
+		cancel()
+		if err != nil {
+			ss.log.Warn("enquire_link unanswered, closing", "err", err)
+			ss.close()
+			return
+		}
+	}
+}
