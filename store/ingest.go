@@ -1,0 +1,535 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Errors the ingest hands to Inbound.Done. Callers branch on them with
+// errors.Is: nil is ESME_ROK; ErrDeadLetter is ESME_RX_P_APPN (0x65, the
+// PDU is kept and must not be redelivered); anything else means the record
+// is not known to be stored, ESME_RX_T_APPN (0x64), and the SMSC retries —
+// redelivery plus dedup is always safe, a false ESME_ROK never is.
+var (
+	// ErrDeadLetter: the record could not be stored as what it claimed to
+	// be and was stored, raw, as a dead letter.
+	ErrDeadLetter = errors.New("store: ingest: stored as dead letter")
+	// ErrNotCommitted: the batch's commit failed or its outcome is unknown
+	// (timeout, connection lost); the record may or may not be stored.
+	ErrNotCommitted = errors.New("store: ingest: not committed")
+	// ErrOverloaded: the queue was full; the record was not taken.
+	ErrOverloaded = errors.New("store: ingest: queue full")
+	// ErrClosed: the ingest has stopped; the record was not taken.
+	ErrClosed = errors.New("store: ingest: closed")
+)
+
+// Inbound is one received deliver_sm or data_sm, as the SMPP layer hands it
+// to the ingest.
+type Inbound struct {
+	Operator, Bind string
+	Command        uint32 // command_id
+	Seq            uint32 // sequence_number
+	SourceAddr     string
+	SourceTON      uint8
+	SourceNPI      uint8
+	DestAddr       string
+	ESMClass       uint8
+	DataCoding     uint8
+	// Text is the decoded short message. The ingest stores it as valid
+	// UTF-8 without NUL whatever it is given (invalid bytes and NUL become
+	// U+FFFD); Raw keeps the original.
+	Text         string
+	Alphabet     string // e.g. "gsm7", "ucs2", "latin1"
+	InvalidChars int    // characters the decoder could not map
+	Raw          []byte // the whole PDU, header included
+	// Receipt marks a delivery receipt (esm_class & 0x3C != 0; the ingest
+	// checks ESMClass too): stored as kind 'receipt', never a message.
+	Receipt bool
+	// DeadReason, when not empty, says why the PDU could not be decoded;
+	// it is stored raw as kind 'dead' and Done gets ErrDeadLetter.
+	DeadReason string
+	// MSISDN is the citizen's number, normalised to digits only, for the
+	// message row. Leave it empty when the sender is not a citizen's
+	// number (alphanumeric, a short code): the PDU is then stored for the
+	// audit but never becomes a message, so nothing ever replies to it.
+	// A non-empty MSISDN that is not 1 to 20 digits makes the record a
+	// dead letter.
+	MSISDN     string
+	ReceivedAt time.Time // zero means now
+	// Done is called exactly once, from the ingest's goroutine, with nil
+	// only after the record is committed. It must not block.
+	Done func(error)
+}
+
+// IngestConfig tunes the group commit. Zero values take the defaults.
+type IngestConfig struct {
+	// MaxBatch is the most records stored in one statement (256).
+	MaxBatch int
+	// MaxWait bounds how long the flusher keeps collecting records that
+	// are already arriving before it stores them (1ms). The flusher never
+	// waits for records that have not arrived: when the queue runs empty it
+	// stores at once, so batches grow with the queue depth, not with a
+	// timer, and an idle ingest adds no latency.
+	MaxWait time.Duration
+	// CommitTimeout bounds one statement, waiting for a connection
+	// included (5s). Past it the outcome is treated as unknown.
+	CommitTimeout time.Duration
+	// Queue is the number of records that may wait; Submit refuses more
+	// with ErrOverloaded (4096).
+	Queue int
+}
+
+func (c IngestConfig) withDefaults() IngestConfig {
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 256
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = time.Millisecond
+	}
+	if c.CommitTimeout <= 0 {
+		c.CommitTimeout = 5 * time.Second
+	}
+	if c.Queue <= 0 {
+		c.Queue = 4096
+	}
+	return c
+}
+
+// Ingest is the group commit between the SMPP sessions and PostgreSQL
+// (DESIGN.md, "Data flow"): records from every bind are queued, stored many
+// to a statement, and each record's Done is called only after the statement
+// that stored it has committed. Throughput comes from batching, never from
+// acking early.
+type Ingest struct {
+	db          *DB
+	cfg         IngestConfig
+	m           *Metrics
+	logger      *slog.Logger
+	onCommitted func(messageIDs []int64)
+	queue       chan Inbound
+
+	// mu orders Submit against Run closing: Submit sends under the read
+	// lock, Run sets closed under the write lock, so that once closed is
+	// set nothing more can enter the queue and Run's final drain is
+	// complete.
+	mu     sync.RWMutex
+	closed bool
+
+	failing bool // flusher goroutine only: the last statement failed
+}
+
+// NewIngest returns an ingest storing into db. onCommitted, if not nil, is
+// called from the ingest's goroutine after each flush with the ids of the
+// messages rows it committed, to hand them to processing without a polling
+// delay; it must not block. m may be nil (metrics are then not exported).
+func NewIngest(db *DB, cfg IngestConfig, m *Metrics, logger *slog.Logger, onCommitted func(messageIDs []int64)) *Ingest {
+	if m == nil {
+		m = NewMetrics(prometheus.NewRegistry())
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.withDefaults()
+	return &Ingest{
+		db:          db,
+		cfg:         cfg,
+		m:           m,
+		logger:      logger,
+		onCommitted: onCommitted,
+		queue:       make(chan Inbound, cfg.Queue),
+	}
+}
+
+// Submit queues rec. It never blocks: when the queue is full, or the ingest
+// has stopped, rec.Done is called at once with ErrOverloaded or ErrClosed.
+func (in *Ingest) Submit(rec Inbound) {
+	in.mu.RLock()
+	if in.closed {
+		in.mu.RUnlock()
+		in.m.records.WithLabelValues(OutcomeFailed).Inc()
+		done(rec, ErrClosed)
+		return
+	}
+	select {
+	case in.queue <- rec:
+		in.mu.RUnlock()
+		in.m.queueDepth.Set(float64(len(in.queue)))
+	default:
+		in.mu.RUnlock()
+		in.m.records.WithLabelValues(OutcomeOverloaded).Inc()
+		done(rec, ErrOverloaded)
+	}
+}
+
+// Run stores queued records until ctx is done; then it refuses new records
+// (ErrClosed), stores those already queued, and returns nil. Statements run
+// on a context detached from ctx, each bounded by CommitTimeout, so that a
+// shutdown does not abort a commit whose records are waiting for their
+// answer. Run must be called once.
+func (in *Ingest) Run(ctx context.Context) error {
+	flushCtx := context.WithoutCancel(ctx)
+	batch := make([]Inbound, 0, in.cfg.MaxBatch)
+	for {
+		select {
+		case <-ctx.Done():
+			in.mu.Lock()
+			in.closed = true
+			in.mu.Unlock()
+			for len(in.queue) > 0 {
+				batch = in.fill(batch[:0])
+				in.flush(flushCtx, batch)
+			}
+			in.m.queueDepth.Set(0)
+			return nil
+		case rec := <-in.queue:
+			batch = in.fill(append(batch[:0], rec))
+			in.flush(flushCtx, batch)
+		}
+	}
+}
+
+// fill adds to batch what is already queued, up to MaxBatch records or
+// MaxWait, whichever comes first; it never waits on an empty queue.
+func (in *Ingest) fill(batch []Inbound) []Inbound {
+	deadline := time.Now().Add(in.cfg.MaxWait)
+	for len(batch) < in.cfg.MaxBatch {
+		select {
+		case rec := <-in.queue:
+			batch = append(batch, rec)
+		default:
+			return batch
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+	}
+	return batch
+}
+
+// flush stores one batch and answers every record in it.
+func (in *Ingest) flush(ctx context.Context, batch []Inbound) {
+	in.m.queueDepth.Set(float64(len(in.queue)))
+	in.m.batchRecords.Observe(float64(len(batch)))
+	rows := make([]ingestRow, len(batch))
+	for i := range batch {
+		rows[i] = prepare(&batch[i])
+	}
+	var committed []int64
+	in.store(ctx, batch, rows, &committed)
+	if len(committed) > 0 && in.onCommitted != nil {
+		in.onCommitted(committed)
+	}
+}
+
+// store inserts recs (prepared as rows) in one statement. When a statement
+// fails because of what is in it (a data or integrity error) the batch is
+// split in halves and each half tried again, so that one bad record cannot
+// keep its batch-mates from committing; the single record that still fails
+// becomes a dead letter. Any other failure — connection, timeout, server
+// going away — fails the whole batch with ErrNotCommitted: the SMSC will
+// redeliver, which is safe.
+func (in *Ingest) store(ctx context.Context, recs []Inbound, rows []ingestRow, committed *[]int64) {
+	msgIDs, err := in.insert(ctx, rows)
+	if err == nil {
+		for i := range recs {
+			if rows[i].kind == kindDead {
+				in.m.records.WithLabelValues(OutcomeDead).Inc()
+				done(recs[i], fmt.Errorf("%w: %s", ErrDeadLetter, rows[i].deadReason))
+				continue
+			}
+			in.m.records.WithLabelValues(OutcomeCommitted).Inc()
+			done(recs[i], nil)
+			if msgIDs[i] != 0 {
+				*committed = append(*committed, msgIDs[i])
+			}
+		}
+		return
+	}
+	if !recordError(err) {
+		in.failAll(recs, err)
+		return
+	}
+	if len(recs) > 1 {
+		mid := len(recs) / 2
+		in.store(ctx, recs[:mid], rows[:mid], committed)
+		in.store(ctx, recs[mid:], rows[mid:], committed)
+		return
+	}
+	// One record that cannot be stored as itself: keep its raw bytes as a
+	// dead letter so that the SMSC stops redelivering it and a human can
+	// look at it.
+	dead := rows[0]
+	dead.kind = kindDead
+	dead.deadReason = "store: " + errorReason(err)
+	dead.msisdn = ""
+	in.logger.Warn("inbound record stored as dead letter",
+		"operator", dead.operator, "bind", dead.bind, "seq", dead.seq, "reason", dead.deadReason)
+	if _, err2 := in.insert(ctx, []ingestRow{dead}); err2 != nil {
+		in.failAll(recs, errors.Join(err, err2))
+		return
+	}
+	in.m.records.WithLabelValues(OutcomeDead).Inc()
+	done(recs[0], fmt.Errorf("%w: %s", ErrDeadLetter, dead.deadReason))
+}
+
+func (in *Ingest) failAll(recs []Inbound, err error) {
+	in.m.records.WithLabelValues(OutcomeFailed).Add(float64(len(recs)))
+	err = fmt.Errorf("%w: %w", ErrNotCommitted, err)
+	for i := range recs {
+		done(recs[i], err)
+	}
+}
+
+// insert stores rows in one statement (an implicit transaction: the
+// statement's success, read up to ReadyForQuery, is the commit's) and
+// returns, aligned with rows, the id of each row's new messages row (0 for
+// none).
+func (in *Ingest) insert(ctx context.Context, rows []ingestRow) ([]int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, in.cfg.CommitTimeout)
+	defer cancel()
+	a := newIngestArgs(len(rows))
+	for i := range rows {
+		a.add(&rows[i])
+	}
+	start := time.Now()
+	var res []ordID
+	pgRows, err := in.db.pool.Query(ctx, ingestSQL, a.args()...)
+	if err == nil {
+		res, err = pgx.CollectRows(pgRows, func(r pgx.CollectableRow) (ordID, error) {
+			var v ordID
+			var id *int64
+			if err := r.Scan(&v.ord, &id); err != nil {
+				return v, err
+			}
+			if id != nil {
+				v.id = *id
+			}
+			return v, nil
+		})
+	}
+	in.m.commitSeconds.Observe(time.Since(start).Seconds())
+	if err == nil && len(res) != len(rows) {
+		err = fmt.Errorf("stored %d rows of %d", len(res), len(rows))
+	}
+	if err != nil {
+		if !in.failing && !recordError(err) {
+			in.failing = true
+			in.logger.Warn("ingest cannot store; answering 0x64 until it can", "err", err)
+		}
+		return nil, fmt.Errorf("store: ingest: %w", err)
+	}
+	if in.failing {
+		in.failing = false
+		in.logger.Info("ingest storing again")
+	}
+	ids := make([]int64, len(rows))
+	for _, r := range res {
+		ids[r.ord-1] = r.id
+	}
+	return ids, nil
+}
+
+type ordID struct{ ord, id int64 }
+
+// recordError reports whether err is about the data of the statement (SQLSTATE
+// class 22 data exception, 23 integrity constraint violation, 54 program
+// limit exceeded), so that storing fewer records may succeed.
+func recordError(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || len(pgErr.Code) < 2 {
+		return false
+	}
+	switch pgErr.Code[:2] {
+	case "22", "23", "54":
+		return true
+	}
+	return false
+}
+
+// errorReason describes err for dead_reason: the server's message and
+// SQLSTATE, never its detail (which quotes the row, the citizen's number
+// and text included).
+func errorReason(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Message + " (SQLSTATE " + pgErr.Code + ")"
+	}
+	return err.Error()
+}
+
+func done(rec Inbound, err error) {
+	if rec.Done != nil {
+		rec.Done(err)
+	}
+}
+
+// Inbound kinds, as in the inbound.kind check.
+const (
+	kindMO      = "mo"
+	kindReceipt = "receipt"
+	kindDead    = "dead"
+)
+
+// ingestRow is an Inbound as it is stored: kind decided, strings clean.
+type ingestRow struct {
+	receivedAt           time.Time
+	operator, bind       string
+	command, seq         int64
+	sourceAddr           string
+	sourceTON, sourceNPI int16
+	destAddr             string
+	esmClass, dataCoding int16
+	kind                 string
+	raw                  []byte
+	text, alphabet       string
+	invalidChars         int32
+	deadReason, msisdn   string
+}
+
+func prepare(rec *Inbound) ingestRow {
+	r := ingestRow{
+		receivedAt:   rec.ReceivedAt,
+		operator:     cleanText(rec.Operator),
+		bind:         cleanText(rec.Bind),
+		command:      int64(rec.Command),
+		seq:          int64(rec.Seq),
+		sourceAddr:   cleanText(rec.SourceAddr),
+		sourceTON:    int16(rec.SourceTON),
+		sourceNPI:    int16(rec.SourceNPI),
+		destAddr:     cleanText(rec.DestAddr),
+		esmClass:     int16(rec.ESMClass),
+		dataCoding:   int16(rec.DataCoding),
+		kind:         kindMO,
+		raw:          rec.Raw,
+		text:         cleanText(rec.Text),
+		alphabet:     cleanText(rec.Alphabet),
+		invalidChars: int32(min(max(rec.InvalidChars, 0), 1<<31-1)),
+		msisdn:       cleanText(rec.MSISDN),
+	}
+	if r.receivedAt.IsZero() {
+		r.receivedAt = time.Now()
+	}
+	// raw is NOT NULL and pgx sends a nil slice as NULL: an empty PDU
+	// must still be storable.
+	if r.raw == nil {
+		r.raw = []byte{}
+	}
+	switch {
+	case rec.DeadReason != "":
+		r.kind, r.deadReason, r.msisdn = kindDead, cleanText(rec.DeadReason), ""
+	case rec.Receipt || rec.ESMClass&0x3C != 0:
+		r.kind, r.msisdn = kindReceipt, ""
+	}
+	return r
+}
+
+// cleanText returns s as PostgreSQL text can hold it: valid UTF-8 without
+// NUL, each bad byte or NUL replaced by U+FFFD so that the damage stays
+// visible.
+func cleanText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
+}
+
+// ingestSQL stores a batch in one statement: the inbound rows, and for each
+// citizen's text its messages row, pointing at its inbound row. Inbound ids
+// are drawn up front (nextval in a materialized CTE) so that both inserts
+// and the result can refer to them; the result is one row per input, in
+// input order (ord), with the message id or NULL. The foreign key from
+// messages to inbound is checked at the end of the statement, when both
+// inserts are done.
+const ingestSQL = `
+WITH r AS MATERIALIZED (
+    SELECT nextval('inbound_id_seq') AS inbound_id, u.*
+    FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::int8[], $5::int8[],
+                $6::text[], $7::int2[], $8::int2[], $9::text[], $10::int2[], $11::int2[],
+                $12::text[], $13::bytea[], $14::text[], $15::text[], $16::int4[],
+                $17::text[], $18::text[])
+         WITH ORDINALITY AS u(received_at, operator, bind, command, seq,
+                              source_addr, source_ton, source_npi, dest_addr, esm_class, data_coding,
+                              kind, raw, text, alphabet, invalid_chars,
+                              dead_reason, msisdn, ord)
+),
+ins AS (
+    INSERT INTO inbound (id, received_at, operator, bind, command, seq,
+                         source_addr, source_ton, source_npi, dest_addr, esm_class, data_coding,
+                         kind, raw, text, alphabet, invalid_chars, dead_reason)
+    SELECT inbound_id, received_at, operator, bind, command, seq,
+           source_addr, source_ton, source_npi, dest_addr, esm_class, data_coding,
+           kind, raw, NULLIF(text, ''), NULLIF(alphabet, ''), invalid_chars, NULLIF(dead_reason, '')
+    FROM r ORDER BY ord
+),
+msg AS (
+    INSERT INTO messages (inbound_id, operator, source, source_ton, dest, text, received_at)
+    SELECT inbound_id, operator, msisdn, source_ton, dest_addr, text, received_at
+    FROM r WHERE kind = 'mo' AND msisdn <> ''
+    ORDER BY ord
+    RETURNING id, inbound_id
+)
+SELECT r.ord, msg.id FROM r LEFT JOIN msg USING (inbound_id) ORDER BY r.ord`
+
+// ingestArgs are the column arrays of ingestSQL.
+type ingestArgs struct {
+	receivedAt                                 []time.Time
+	operator, bind, sourceAddr, destAddr, kind []string
+	text, alphabet, deadReason, msisdn         []string
+	command, seq                               []int64
+	sourceTON, sourceNPI, esmClass, dataCoding []int16
+	raw                                        [][]byte
+	invalidChars                               []int32
+}
+
+func newIngestArgs(n int) *ingestArgs {
+	return &ingestArgs{
+		receivedAt: make([]time.Time, 0, n),
+		operator:   make([]string, 0, n), bind: make([]string, 0, n),
+		sourceAddr: make([]string, 0, n), destAddr: make([]string, 0, n), kind: make([]string, 0, n),
+		text: make([]string, 0, n), alphabet: make([]string, 0, n),
+		deadReason: make([]string, 0, n), msisdn: make([]string, 0, n),
+		command: make([]int64, 0, n), seq: make([]int64, 0, n),
+		sourceTON: make([]int16, 0, n), sourceNPI: make([]int16, 0, n),
+		esmClass: make([]int16, 0, n), dataCoding: make([]int16, 0, n),
+		raw: make([][]byte, 0, n), invalidChars: make([]int32, 0, n),
+	}
+}
+
+func (a *ingestArgs) add(r *ingestRow) {
+	a.receivedAt = append(a.receivedAt, r.receivedAt)
+	a.operator = append(a.operator, r.operator)
+	a.bind = append(a.bind, r.bind)
+	a.command = append(a.command, r.command)
+	a.seq = append(a.seq, r.seq)
+	a.sourceAddr = append(a.sourceAddr, r.sourceAddr)
+	a.sourceTON = append(a.sourceTON, r.sourceTON)
+	a.sourceNPI = append(a.sourceNPI, r.sourceNPI)
+	a.destAddr = append(a.destAddr, r.destAddr)
+	a.esmClass = append(a.esmClass, r.esmClass)
+	a.dataCoding = append(a.dataCoding, r.dataCoding)
+	a.kind = append(a.kind, r.kind)
+	a.raw = append(a.raw, r.raw)
+	a.text = append(a.text, r.text)
+	a.alphabet = append(a.alphabet, r.alphabet)
+	a.invalidChars = append(a.invalidChars, r.invalidChars)
+	a.deadReason = append(a.deadReason, r.deadReason)
+	a.msisdn = append(a.msisdn, r.msisdn)
+}
+
+func (a *ingestArgs) args() []any {
+	return []any{a.receivedAt, a.operator, a.bind, a.command, a.seq,
+		a.sourceAddr, a.sourceTON, a.sourceNPI, a.destAddr, a.esmClass, a.dataCoding,
+		a.kind, a.raw, a.text, a.alphabet, a.invalidChars,
+		a.deadReason, a.msisdn}
+}

@@ -1,0 +1,55 @@
+package store
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Ingest outcomes, the fixed label set of sms1708_ingest_records_total.
+const (
+	OutcomeCommitted  = "committed"  // stored; Done(nil)
+	OutcomeDead       = "dead"       // stored as a dead letter; Done(ErrDeadLetter)
+	OutcomeFailed     = "failed"     // not stored (or not known to be); Done(ErrNotCommitted or ErrClosed)
+	OutcomeOverloaded = "overloaded" // refused at Submit; Done(ErrOverloaded)
+)
+
+// Metrics are the store's Prometheus metrics. Build them once per registry
+// with NewMetrics and share them between the ingests of one process.
+type Metrics struct {
+	commitSeconds prometheus.Histogram
+	batchRecords  prometheus.Histogram
+	records       *prometheus.CounterVec
+	queueDepth    prometheus.Gauge
+}
+
+// NewMetrics registers the store's metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	m := &Metrics{
+		commitSeconds: f.NewHistogram(prometheus.HistogramOpts{
+			Name: "sms1708_ingest_commit_seconds",
+			Help: "Time to store one ingest batch (one statement, committed), including waiting for a connection.",
+			// A durable commit is a WAL flush: sub-millisecond on good
+			// disks, tens of milliseconds on poor ones, seconds when
+			// something is wrong.
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
+		batchRecords: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "sms1708_ingest_batch_records",
+			Help:    "Records per ingest flush; batching grows with the queue depth.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024},
+		}),
+		records: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "sms1708_ingest_records_total",
+			Help: "Inbound records by outcome: committed, dead (stored as a dead letter), failed (not stored; the SMSC will retry), overloaded (queue full).",
+		}, []string{"outcome"}),
+		queueDepth: f.NewGauge(prometheus.GaugeOpts{
+			Name: "sms1708_ingest_queue_records",
+			Help: "Records waiting in the ingest queue.",
+		}),
+	}
+	for _, o := range []string{OutcomeCommitted, OutcomeDead, OutcomeFailed, OutcomeOverloaded} {
+		m.records.WithLabelValues(o)
+	}
+	return m
+}
