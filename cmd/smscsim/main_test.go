@@ -430,6 +430,7 @@ func TestConfig(t *testing.T) {
 		{"unknown field refused", "operators:\n  - {name: a, listen: x, system_id: s, pasword: p}\n", "field pasword not found"},
 		{"duplicate names refused", "operators:\n  - {name: a, listen: x, system_id: s}\n  - {name: a, listen: y, system_id: s}\n", "duplicate name"},
 		{"bad id format refused", "operators:\n  - {name: a, listen: x, system_id: s, message_ids: octal}\n", "message_ids"},
+		{"bad default alphabet refused", "operators:\n  - {name: a, listen: x, system_id: s, default_alphabet: ucs2}\n", "default_alphabet"},
 		{"every problem reported", "operators:\n  - {name: a}\n", "empty listen address"},
 		{"empty file keeps defaults", "", ""},
 	}

@@ -55,6 +55,22 @@ type operatorConfig struct {
 	// MessageIDs and ReceiptIDs: "hex" (default) or "decimal".
 	MessageIDs string `yaml:"message_ids"`
 	ReceiptIDs string `yaml:"receipt_ids"`
+	// DefaultAlphabet: what data_coding 0 means, "gsm7" (default), "ascii" or "latin1".
+	DefaultAlphabet string `yaml:"default_alphabet"`
+}
+
+func parseDefaultAlphabet(s string) (text.Alphabet, error) {
+	if s == "" {
+		return text.GSM7, nil
+	}
+	a, err := text.ParseAlphabet(s)
+	if err != nil {
+		return 0, err
+	}
+	if a != text.GSM7 && a != text.ASCII && a != text.Latin1 {
+		return 0, fmt.Errorf("%q is not gsm7, ascii or latin1", s)
+	}
+	return a, nil
 }
 
 func defaultConfig() config {
@@ -139,6 +155,9 @@ func (c config) validate() error {
 		if _, err := parseIDFormat(op.ReceiptIDs); err != nil {
 			errs = append(errs, fmt.Errorf("%s: receipt_ids: %w", where, err))
 		}
+		if _, err := parseDefaultAlphabet(op.DefaultAlphabet); err != nil {
+			errs = append(errs, fmt.Errorf("%s: default_alphabet: %w", where, err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -198,17 +217,19 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	for _, op := range cfg.Operators {
 		mids, _ := parseIDFormat(op.MessageIDs)
 		rids, _ := parseIDFormat(op.ReceiptIDs)
+		def, _ := parseDefaultAlphabet(op.DefaultAlphabet)
 		auto := op.AutoReceipt == nil || *op.AutoReceipt
 		s, err := smsctest.NewServer(smsctest.Config{
-			Name:        op.Name,
-			Addr:        op.Listen,
-			SystemID:    op.SystemID,
-			Password:    op.Password,
-			Logger:      logger.With("component", "smsc", "operator", op.Name),
-			EnquireLink: op.EnquireLink,
-			MessageIDs:  mids,
-			ReceiptIDs:  &rids,
-			AutoReceipt: auto,
+			Name:            op.Name,
+			Addr:            op.Listen,
+			SystemID:        op.SystemID,
+			Password:        op.Password,
+			Logger:          logger.With("component", "smsc", "operator", op.Name),
+			EnquireLink:     op.EnquireLink,
+			MessageIDs:      mids,
+			ReceiptIDs:      &rids,
+			AutoReceipt:     auto,
+			DefaultAlphabet: def,
 		})
 		if err != nil {
 			return fmt.Errorf("smscsim: operator %s: %w", op.Name, err)

@@ -18,9 +18,10 @@ const maxShortMessage = 254
 type MO struct {
 	From, To string // source_addr (the citizen), destination_addr (our short code)
 	Text     string // encoded per DataCoding unless ShortMessage is set
-	// DataCoding 0 (the zero value) is GSM 03.38, unless Text is not GSM-encodable: then UCS2
-	// (0x08) is chosen. 0x08 forces UCS2; 0x01 ASCII and 0x03 Latin-1 are encoded when the
-	// text fits them. Any other value needs ShortMessage.
+	// DataCoding 0 (the zero value) is the SMSC's default alphabet (Config.DefaultAlphabet,
+	// GSM 03.38 unless set), unless Text does not fit it: then UCS2 (0x08) is chosen. 0x08
+	// forces UCS2; 0x01 ASCII and 0x03 Latin-1 are encoded when the text fits them. Any other
+	// value needs ShortMessage.
 	DataCoding uint8
 	ESMClass   uint8
 	// ShortMessage, when not nil, is sent as is (with the UDH when ESMClass&0x40) and Text is
@@ -42,7 +43,7 @@ type Result struct {
 // for its deliver_sm_resp, bounded by ctx and Config.ResponseTimeout. The status is that of
 // the response; a generic_nack's status is returned the same way.
 func (s *Server) SendMO(ctx context.Context, mo MO) (smpp.Status, error) {
-	p, err := mo.pdu()
+	p, err := mo.pdu(s.cfg.DefaultAlphabet)
 	if err != nil {
 		return 0, err
 	}
@@ -79,7 +80,7 @@ func (s *Server) SendMOAsync(mo MO) <-chan Result {
 }
 
 // pdu builds the deliver_sm for mo.
-func (mo MO) pdu() (*smpp.PDU, error) {
+func (mo MO) pdu(def text.Alphabet) (*smpp.PDU, error) {
 	p := &smpp.PDU{
 		CommandID:  smpp.CmdDeliverSM,
 		Seq:        mo.Seq,
@@ -94,7 +95,7 @@ func (mo MO) pdu() (*smpp.PDU, error) {
 	sm := mo.ShortMessage
 	if sm == nil {
 		var err error
-		sm, p.DataCoding, err = encodeText(mo.Text, mo.DataCoding)
+		sm, p.DataCoding, err = encodeText(mo.Text, mo.DataCoding, def)
 		if err != nil {
 			return nil, err
 		}
@@ -107,11 +108,21 @@ func (mo MO) pdu() (*smpp.PDU, error) {
 	return p, nil
 }
 
-// encodeText encodes s for data_coding dc (0: GSM 03.38, or UCS2 when s is not GSM).
-func encodeText(s string, dc uint8) ([]byte, uint8, error) {
+// encodeText encodes s for data_coding dc; dc 0 means def, or UCS2 when s does not fit def.
+func encodeText(s string, dc uint8, def text.Alphabet) ([]byte, uint8, error) {
 	switch dc {
 	case 0x00:
-		if b, ok := text.EncodeGSM7(s); ok {
+		var b []byte
+		var ok bool
+		switch def {
+		case text.ASCII:
+			b, ok = encode8bit(s, 0x7F)
+		case text.Latin1:
+			b, ok = encode8bit(s, 0xFF)
+		default:
+			b, ok = text.EncodeGSM7(s)
+		}
+		if ok {
 			return b, 0x00, nil
 		}
 		return text.EncodeUCS2(s), 0x08, nil
@@ -122,16 +133,25 @@ func encodeText(s string, dc uint8) ([]byte, uint8, error) {
 		if dc == 0x03 {
 			limit = 0xFF
 		}
-		b := make([]byte, 0, len(s))
-		for _, r := range s {
-			if r > limit {
-				return nil, 0, fmt.Errorf("smsctest: encode mo: %q does not fit data_coding 0x%02X", r, dc)
-			}
-			b = append(b, byte(r))
+		b, ok := encode8bit(s, limit)
+		if !ok {
+			return nil, 0, fmt.Errorf("smsctest: encode mo: text does not fit data_coding 0x%02X", dc)
 		}
 		return b, dc, nil
 	}
 	return nil, 0, fmt.Errorf("smsctest: encode mo: data_coding 0x%02X needs MO.ShortMessage", dc)
+}
+
+// encode8bit encodes s one byte per rune when every rune is at most limit (IA5, Latin-1).
+func encode8bit(s string, limit rune) ([]byte, bool) {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r > limit || r == 0 {
+			return nil, false
+		}
+		b = append(b, byte(r))
+	}
+	return b, true
 }
 
 // tonNPI picks the type of number for an address the way SMSCs commonly do: a short code is
@@ -199,7 +219,7 @@ func (s *Server) sendReceipt(ctx context.Context, to, from, messageID, stat stri
 	body := fmt.Sprintf("id:%s sub:001 dlvrd:%s submit date:%s done date:%s stat:%s err:000 text:%s",
 		messageID, dlvrd, submitted.Format(receiptTime), now.Format(receiptTime), stat, orig)
 	// The receipt text is ASCII except for the quoted original text; keep it GSM when possible.
-	sm, dc, _ := encodeText(body, 0)
+	sm, dc, _ := encodeText(body, 0, s.cfg.DefaultAlphabet)
 	p := &smpp.PDU{
 		CommandID:  smpp.CmdDeliverSM,
 		SourceAddr: from, DestAddr: to,

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/sp4n-lapor/sms1708/smpp"
+	"github.com/sp4n-lapor/sms1708/smpp/text"
 )
 
 // Default timings; every network wait of the server is bounded by one of them.
@@ -77,6 +78,11 @@ type Config struct {
 	// FirstMessageID is the first message id handed out; 0 = derived from the clock, so that a
 	// restarted simulator does not reuse the ids of the previous run.
 	FirstMessageID uint64
+
+	// DefaultAlphabet is what data_coding 0 means on this SMSC, both in the submit_sm it
+	// decodes and in the deliver_sm it encodes: text.GSM7 (the zero value means GSM7),
+	// text.ASCII or text.Latin1. Operators differ; the daemon has the same setting.
+	DefaultAlphabet text.Alphabet
 
 	// AutoReceipt: after each accepted submit_sm that asks for a receipt (registered_delivery
 	// bits 1–0 = 01), send a DELIVRD receipt to a bound receiver.
@@ -164,6 +170,13 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	switch cfg.DefaultAlphabet {
+	case 0:
+		cfg.DefaultAlphabet = text.GSM7
+	case text.GSM7, text.ASCII, text.Latin1:
+	default:
+		return nil, fmt.Errorf("smsctest: default alphabet %s is not gsm7, ascii or latin1", cfg.DefaultAlphabet)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -843,3 +843,28 @@ func TestMask(t *testing.T) {
 func slogToStderr() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+func TestDefaultAlphabetLatin1(t *testing.T) {
+	s := newServer(t, Config{DefaultAlphabet: text.Latin1})
+	c := dial(t, s.Addr())
+	c.mustBind(smpp.CmdBindTransceiver)
+
+	res := s.SendMOAsync(MO{From: "6281234567890", To: "1708", Text: "café"})
+	p := c.read()
+	if p.DataCoding != 0 || !bytes.Equal(p.ShortMessage, []byte{'c', 'a', 'f', 0xE9}) {
+		t.Fatalf("deliver_sm data_coding 0x%02X short_message %x, want 0x00 and Latin-1 63616665e9", p.DataCoding, p.ShortMessage)
+	}
+	c.send(&smpp.PDU{CommandID: smpp.CmdDeliverSM | smpp.RespBit, Seq: p.Seq})
+	if r := <-res; r.Err != nil || r.Status != smpp.StatusOK {
+		t.Fatalf("SendMOAsync = %+v", r)
+	}
+
+	c.send(&smpp.PDU{CommandID: smpp.CmdSubmitSM, SourceAddr: "1708", DestAddr: "6281234567890", ShortMessage: []byte{'n', 0xE9}})
+	c.read()
+	if got := s.Submits()[0].Text; got != "né" {
+		t.Errorf("submit text %q, want %q (data_coding 0 read as Latin-1)", got, "né")
+	}
+	if _, err := NewServer(Config{DefaultAlphabet: text.UCS2}); err == nil {
+		t.Error("NewServer accepted UCS2 as the default alphabet")
+	}
+}

@@ -252,7 +252,7 @@ func (ss *session) handleSubmit(p *smpp.PDU, wg *sync.WaitGroup) bool {
 	}
 	srv := ss.srv
 	f := srv.Faults()
-	sub := decodeSubmit(p, srv.cfg.Now())
+	sub := decodeSubmit(p, srv.cfg.DefaultAlphabet, srv.cfg.Now())
 	resp := &smpp.PDU{CommandID: smpp.CmdSubmitSM | smpp.RespBit, Seq: p.Seq}
 	var id uint64
 	if f.SubmitStatus != smpp.StatusOK {
@@ -305,8 +305,8 @@ func (ss *session) handleSubmit(p *smpp.PDU, wg *sync.WaitGroup) bool {
 	return true
 }
 
-// decodeSubmit turns a submit_sm into a Submit, decoding its text: data_coding 0 is GSM 03.38.
-func decodeSubmit(p *smpp.PDU, at time.Time) Submit {
+// decodeSubmit turns a submit_sm into a Submit, decoding its text; data_coding 0 is def.
+func decodeSubmit(p *smpp.PDU, def text.Alphabet, at time.Time) Submit {
 	sub := Submit{
 		From: p.SourceAddr, To: p.DestAddr,
 		SourceTON: p.SourceTON, SourceNPI: p.SourceNPI, DestTON: p.DestTON, DestNPI: p.DestNPI,
@@ -323,7 +323,7 @@ func decodeSubmit(p *smpp.PDU, at time.Time) Submit {
 			data = rest
 		}
 	}
-	d := text.Decode(data, text.AlphabetFor(p.DataCoding, text.GSM7))
+	d := text.Decode(data, text.AlphabetFor(p.DataCoding, def))
 	sub.Text = d.Text
 	if d.Invalid > 0 && sub.DecodeErr == nil {
 		sub.DecodeErr = fmt.Errorf("smsctest: %d undecodable units in %s text", d.Invalid, d.Alphabet)
