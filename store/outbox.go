@@ -1,6 +1,15 @@
 package store
 
-import "time"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/sp4n-lapor/sms1708/router"
+)
 
 // OutboxPolicy is how long and how often the outbox retries a reply.
 type OutboxPolicy struct {
@@ -37,4 +46,227 @@ func (db *DB) SetOutboxPolicy(p OutboxPolicy) {
 		d.TTL = p.TTL
 	}
 	db.policy = d
+}
+
+var _ router.Outbox = (*DB)(nil)
+
+// maxErrorLen bounds last_error: an SMSC's or our own error string, kept
+// for operators to read, not a place for a novel.
+const maxErrorLen = 500
+
+// ClaimOutbox implements router.Outbox: it leases up to limit due rows —
+// pending rows whose next attempt is due, and rows whose sender's lease ran
+// out (it crashed or hung; the SMS may have gone out, and at-least-once is
+// the price of never losing a reply) — in id order, for lease, counting an
+// attempt for each. Rows past their expiry are not leased but ended
+// 'expired'. FOR UPDATE SKIP LOCKED lets dispatchers in several instances
+// claim side by side.
+func (db *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]router.OutboxItem, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := db.pool.Query(ctx, claimOutboxSQL, limit, lease.Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("store: claim outbox: %w", err)
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (router.OutboxItem, error) {
+		var it router.OutboxItem
+		err := r.Scan(&it.ID, &it.Operator, &it.To, &it.From, &it.Text, &it.Attempts)
+		return it, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim outbox: %w", err)
+	}
+	return items, nil
+}
+
+// claimOutboxSQL locks the due rows once (due), ends those that expired,
+// and leases the rest; the two updates touch disjoint rows.
+const claimOutboxSQL = `
+WITH due AS (
+    SELECT id FROM outbox
+    WHERE (state = 'pending' AND next_attempt_at <= now())
+       OR (state = 'sending' AND lease_until < now())
+    ORDER BY id
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+),
+expired AS (
+    UPDATE outbox o SET state = 'expired', lease_until = NULL,
+           last_error = coalesce(o.last_error, 'expired before it could be sent')
+    FROM due WHERE o.id = due.id AND o.expires_at <= now()
+    RETURNING o.id
+)
+UPDATE outbox o SET state = 'sending', lease_until = now() + make_interval(secs => $2),
+       attempts = o.attempts + 1
+FROM due WHERE o.id = due.id AND o.expires_at > now()
+RETURNING o.id, o.operator, o.dest_addr, o.source_addr, o.text, o.attempts`
+
+// CompleteOutbox implements router.Outbox, in one statement for all
+// results: a sent row becomes 'sent' with the SMSC's message ids; a
+// permanent error ends it 'failed'; a temporary one sends it back to
+// 'pending' with exponential backoff (jittered, so that rows failed
+// together do not retry together), unless it has used its attempts
+// ('failed') or outlived its expiry ('expired'). Every failure keeps its
+// reason in last_error. A result for a row no longer leased (its lease ran
+// out and another sender took it) is ignored.
+func (db *DB) CompleteOutbox(ctx context.Context, results []router.SendResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	n := len(results)
+	ids := make([]int64, n)
+	ok := make([]bool, n)
+	permanent := make([]bool, n)
+	errs := make([]string, n)
+	smscIDs := make([]string, n)
+	for i, r := range results {
+		ids[i] = r.ID
+		ok[i] = r.Err == nil
+		permanent[i] = r.Permanent
+		if r.Err != nil {
+			errs[i] = truncate(cleanText(r.Err.Error()), maxErrorLen)
+		}
+		// Each row's ids travel as one JSON array: a jagged text[][] is not
+		// something PostgreSQL arrays can hold.
+		b, err := json.Marshal(cleanAll(r.MessageIDs))
+		if err != nil {
+			return fmt.Errorf("store: complete outbox: %w", err)
+		}
+		smscIDs[i] = string(b)
+	}
+	p := db.policy
+	_, err := db.pool.Exec(ctx, completeOutboxSQL, ids, ok, permanent, errs, smscIDs,
+		p.MaxAttempts, p.Backoff.Seconds(), p.MaxBackoff.Seconds())
+	if err != nil {
+		return fmt.Errorf("store: complete outbox: %w", err)
+	}
+	return nil
+}
+
+const completeOutboxSQL = `
+UPDATE outbox o SET
+    state = CASE
+        WHEN r.ok THEN 'sent'
+        WHEN r.permanent THEN 'failed'
+        WHEN o.expires_at <= now() THEN 'expired'
+        WHEN o.attempts >= $6 THEN 'failed'
+        ELSE 'pending' END,
+    smsc_ids = CASE WHEN r.ok THEN ARRAY(SELECT jsonb_array_elements_text(r.smsc_ids::jsonb)) ELSE o.smsc_ids END,
+    sent_at = CASE WHEN r.ok THEN now() ELSE o.sent_at END,
+    last_error = CASE WHEN r.ok THEN o.last_error ELSE r.err END,
+    next_attempt_at = CASE
+        WHEN NOT r.ok AND NOT r.permanent AND o.expires_at > now() AND o.attempts < $6
+        THEN now() + make_interval(secs => least($8::float8,
+                 $7::float8 * power(2, least(greatest(o.attempts - 1, 0), 30)) * (0.75 + random() * 0.5)))
+        ELSE o.next_attempt_at END,
+    lease_until = NULL
+FROM unnest($1::bigint[], $2::bool[], $3::bool[], $4::text[], $5::text[])
+     AS r(id, ok, permanent, err, smsc_ids)
+WHERE o.id = r.id AND o.state = 'sending'`
+
+// PendingOutbox returns the number of outbox rows not yet done: pending
+// or being sent.
+func (db *DB) PendingOutbox(ctx context.Context) (int, error) {
+	var n int
+	err := db.pool.QueryRow(ctx, "SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')").Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: pending outbox: %w", err)
+	}
+	return n, nil
+}
+
+// OutboxRow is an outbox row as stored.
+type OutboxRow struct {
+	ID            int64
+	CreatedAt     time.Time
+	MessageID     int64 // 0 when no message asked for it
+	TicketID      int64 // 0 when it belongs to no ticket
+	Kind          string
+	Operator      string
+	DestAddr      string
+	SourceAddr    string
+	Text          string
+	State         string // pending, sending, sent, delivered, failed, expired
+	Attempts      int
+	NextAttemptAt time.Time
+	LeaseUntil    time.Time // zero when not leased
+	LastError     string
+	SMSCIDs       []string
+	SentAt        time.Time // zero until sent
+	ExpiresAt     time.Time
+}
+
+const outboxColumns = `id, created_at, coalesce(message_id, 0), coalesce(ticket_id, 0), kind, operator,
+    dest_addr, source_addr, text, state, attempts, next_attempt_at, lease_until,
+    coalesce(last_error, ''), smsc_ids, sent_at, expires_at`
+
+func scanOutboxRow(r pgx.CollectableRow) (OutboxRow, error) {
+	var o OutboxRow
+	var lease, sent *time.Time
+	err := r.Scan(&o.ID, &o.CreatedAt, &o.MessageID, &o.TicketID, &o.Kind, &o.Operator,
+		&o.DestAddr, &o.SourceAddr, &o.Text, &o.State, &o.Attempts, &o.NextAttemptAt, &lease,
+		&o.LastError, &o.SMSCIDs, &sent, &o.ExpiresAt)
+	if lease != nil {
+		o.LeaseUntil = *lease
+	}
+	if sent != nil {
+		o.SentAt = *sent
+	}
+	return o, err
+}
+
+// OutboxByMessage returns the outbox rows a message asked for, oldest
+// first.
+func (db *DB) OutboxByMessage(ctx context.Context, messageID int64) ([]OutboxRow, error) {
+	return db.outboxRows(ctx, "SELECT "+outboxColumns+" FROM outbox WHERE message_id = $1 ORDER BY id", messageID)
+}
+
+// OutboxByTicket returns the outbox rows of a ticket, oldest first.
+func (db *DB) OutboxByTicket(ctx context.Context, ticketID int64) ([]OutboxRow, error) {
+	return db.outboxRows(ctx, "SELECT "+outboxColumns+" FROM outbox WHERE ticket_id = $1 ORDER BY id", ticketID)
+}
+
+// OutboxByID returns one outbox row, or ErrNotFound.
+func (db *DB) OutboxByID(ctx context.Context, id int64) (OutboxRow, error) {
+	rows, err := db.outboxRows(ctx, "SELECT "+outboxColumns+" FROM outbox WHERE id = $1", id)
+	if err != nil {
+		return OutboxRow{}, err
+	}
+	if len(rows) == 0 {
+		return OutboxRow{}, fmt.Errorf("store: outbox row %d: %w", id, ErrNotFound)
+	}
+	return rows[0], nil
+}
+
+func (db *DB) outboxRows(ctx context.Context, sql string, arg int64) ([]OutboxRow, error) {
+	rows, err := db.pool.Query(ctx, sql, arg)
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanOutboxRow)
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox: %w", err)
+	}
+	return out, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	// Do not leave half a rune at the end.
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func cleanAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = cleanText(s)
+	}
+	return out
 }

@@ -1,0 +1,345 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/sp4n-lapor/sms1708/router"
+)
+
+var _ router.Store = (*DB)(nil)
+
+// DefaultProcessLimit is the batch Process claims when given no limit.
+const DefaultProcessLimit = 256
+
+// maxTicketDraws bounds the redraws of colliding ticket numbers. With 900
+// million numbers a second collision in a row is already unlikely; twenty
+// means something else is wrong.
+const maxTicketDraws = 20
+
+// EventActor is the actor of the events the daemon itself records.
+const EventActor = "sms1708"
+
+// Process implements router.Store: in one transaction it claims up to limit
+// pending messages — those in ids first, then, when sweep is true, any
+// other pending message in id order — with FOR UPDATE SKIP LOCKED, so that
+// several instances share the work and none waits on another; calls decide
+// once with them; and stores every decision: the tickets (redrawing a
+// number that collides with an existing one), each ticket's first event,
+// the outbox rows (at most one per message and kind), and the messages
+// marked processed with their outcome. A message decide returned no
+// decision for stays pending and is offered again by a later sweep.
+// Everything is done in a handful of multi-row statements, never one round
+// trip per row. It returns the decisions as stored (copies: decide's own
+// are left alone).
+func (db *DB) Process(ctx context.Context, ids []int64, limit int, sweep bool, decide func([]router.Message) []router.Decision) ([]router.Decision, error) {
+	if limit <= 0 {
+		limit = DefaultProcessLimit
+	}
+	if len(ids) == 0 && !sweep {
+		return nil, nil
+	}
+	if ids == nil {
+		ids = []int64{} // a NULL array would make "id = ANY" NULL, and NOT of it too
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: process: %w", err)
+	}
+	// After a successful Commit, Rollback is a no-op.
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	var msgs []router.Message
+	if len(ids) > 0 {
+		if msgs, err = claimMessages(ctx, tx, claimGivenSQL, ids, limit); err != nil {
+			return nil, err
+		}
+	}
+	if sweep && len(msgs) < limit {
+		more, err := claimMessages(ctx, tx, claimSweepSQL, ids, limit-len(msgs))
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, more...)
+	}
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+
+	decisions, err := checkDecisions(msgs, decide(msgs))
+	if err != nil {
+		return nil, err
+	}
+	if len(decisions) == 0 {
+		return nil, nil
+	}
+	ticketIDs, created, err := insertTickets(ctx, tx, decisions)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.insertRest(ctx, tx, decisions, ticketIDs, created); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("store: process: commit: %w", err)
+	}
+	return decisions, nil
+}
+
+const claimColumns = `id, operator, source, source_ton, dest, text, received_at`
+
+// claimGivenSQL claims the given pending messages. Ids another instance
+// has locked, or that are processed already, are skipped.
+const claimGivenSQL = `
+SELECT ` + claimColumns + ` FROM messages
+WHERE state = 'pending' AND id = ANY($1)
+ORDER BY id LIMIT $2
+FOR UPDATE SKIP LOCKED`
+
+// claimSweepSQL claims other pending messages, oldest first, through the
+// partial index messages_pending.
+const claimSweepSQL = `
+SELECT ` + claimColumns + ` FROM messages
+WHERE state = 'pending' AND NOT (id = ANY($1))
+ORDER BY id LIMIT $2
+FOR UPDATE SKIP LOCKED`
+
+func claimMessages(ctx context.Context, tx pgx.Tx, sql string, ids []int64, limit int) ([]router.Message, error) {
+	rows, err := tx.Query(ctx, sql, ids, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: process: claim: %w", err)
+	}
+	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (router.Message, error) {
+		var m router.Message
+		var ton int16
+		err := r.Scan(&m.ID, &m.Operator, &m.Source, &ton, &m.Dest, &m.Text, &m.ReceivedAt)
+		m.SourceTON = uint8(ton)
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: process: claim: %w", err)
+	}
+	return msgs, nil
+}
+
+// checkDecisions returns copies of decisions, each for a claimed message
+// and none twice, with a ticket number drawn where the router left it
+// empty. A decision for a message that was not claimed would write over
+// another transaction's work; it is a bug in the caller and fails the batch.
+func checkDecisions(msgs []router.Message, in []router.Decision) ([]router.Decision, error) {
+	claimed := make(map[int64]bool, len(msgs))
+	for _, m := range msgs {
+		claimed[m.ID] = true
+	}
+	seen := make(map[int64]bool, len(in))
+	out := make([]router.Decision, len(in))
+	for i, d := range in {
+		if !claimed[d.MessageID] {
+			return nil, fmt.Errorf("store: process: decision for message %d, which was not claimed", d.MessageID)
+		}
+		if seen[d.MessageID] {
+			return nil, fmt.Errorf("store: process: two decisions for message %d", d.MessageID)
+		}
+		seen[d.MessageID] = true
+		if d.Ticket != nil {
+			t := *d.Ticket
+			if t.Number == "" {
+				t.Number = router.NewTicketNumber()
+			}
+			if !t.Number.Valid() {
+				return nil, fmt.Errorf("store: process: message %d: invalid ticket number %q", d.MessageID, t.Number)
+			}
+			d.Ticket = &t
+		}
+		d.Replies = append([]router.Reply(nil), d.Replies...)
+		out[i] = d
+	}
+	return out, nil
+}
+
+// insertTickets inserts the decisions' tickets and returns each decision's
+// ticket id (0 for none) and whether that ticket is new. A number that is
+// already taken is not inserted (ON CONFLICT DO NOTHING) and is redrawn,
+// and only those tickets are tried again; the decisions are updated with
+// the numbers stored. A message that already has a ticket (it was set
+// pending again by hand and reprocessed) keeps that ticket: the decision
+// gets its number and no second ticket is made.
+func insertTickets(ctx context.Context, tx pgx.Tx, decisions []router.Decision) (ids []int64, created []bool, err error) {
+	ids = make([]int64, len(decisions))
+	created = make([]bool, len(decisions))
+	var todo []int
+	for i, d := range decisions {
+		if d.Ticket != nil {
+			todo = append(todo, i)
+		}
+	}
+	for draw := 0; len(todo) > 0; draw++ {
+		if draw == maxTicketDraws {
+			return nil, nil, fmt.Errorf("store: process: ticket numbers still collide after %d draws", draw)
+		}
+		var a ticketArgs
+		for _, i := range todo {
+			a.add(decisions[i].MessageID, decisions[i].Ticket)
+		}
+		stored, err := queryTicketIDs(ctx, tx, insertTicketsSQL, a.args()...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: process: insert tickets: %w", err)
+		}
+		var missing []int64
+		for _, i := range todo {
+			if t, ok := stored[decisions[i].MessageID]; ok {
+				ids[i], created[i] = t.id, true
+			} else {
+				missing = append(missing, decisions[i].MessageID)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		existing, err := queryTicketIDs(ctx, tx, existingTicketsSQL, missing)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: process: insert tickets: %w", err)
+		}
+		var again []int
+		for _, i := range todo {
+			if ids[i] != 0 {
+				continue
+			}
+			if t, ok := existing[decisions[i].MessageID]; ok {
+				ids[i] = t.id
+				decisions[i].Ticket.Number = t.number
+				continue
+			}
+			decisions[i].Ticket.Number = router.NewTicketNumber()
+			again = append(again, i)
+		}
+		todo = again
+	}
+	return ids, created, nil
+}
+
+type storedTicket struct {
+	id     int64
+	number router.TicketNumber
+}
+
+// queryTicketIDs runs a query returning (id, message_id, number) and maps
+// message id → ticket.
+func queryTicketIDs(ctx context.Context, tx pgx.Tx, sql string, args ...any) (map[int64]storedTicket, error) {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]storedTicket)
+	var t storedTicket
+	var msgID int64
+	_, err = pgx.ForEachRow(rows, []any{&t.id, &msgID, &t.number}, func() error {
+		out[msgID] = t
+		return nil
+	})
+	return out, err
+}
+
+const existingTicketsSQL = `SELECT id, message_id, number FROM tickets WHERE message_id = ANY($1)`
+
+// insertTicketsSQL inserts tickets, skipping any that would break either
+// unique key: number (a collision, redrawn by the caller) or message_id (the
+// message already has its ticket). Which one it was is told by looking the
+// message's ticket up.
+const insertTicketsSQL = `
+INSERT INTO tickets (number, message_id, msisdn, operator, agency_id, category, region, state, text, anonim, rahasia)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::text[], $8::text[], $9::text[], $10::bool[], $11::bool[])
+ON CONFLICT DO NOTHING
+RETURNING id, message_id, number`
+
+type ticketArgs struct {
+	number, msisdn, operator, agency, category, region, state, text []string
+	messageID                                                       []int64
+	anonim, rahasia                                                 []bool
+}
+
+func (a *ticketArgs) add(messageID int64, t *router.Ticket) {
+	a.number = append(a.number, string(t.Number))
+	a.messageID = append(a.messageID, messageID)
+	a.msisdn = append(a.msisdn, cleanText(t.MSISDN))
+	a.operator = append(a.operator, cleanText(t.Operator))
+	a.agency = append(a.agency, cleanText(t.AgencyID))
+	a.category = append(a.category, cleanText(t.Category))
+	a.region = append(a.region, cleanText(t.Region))
+	a.state = append(a.state, string(t.State))
+	a.text = append(a.text, cleanText(t.Text))
+	a.anonim = append(a.anonim, t.Anonim)
+	a.rahasia = append(a.rahasia, t.Rahasia)
+}
+
+func (a *ticketArgs) args() []any {
+	return []any{a.number, a.messageID, a.msisdn, a.operator, a.agency, a.category,
+		a.region, a.state, a.text, a.anonim, a.rahasia}
+}
+
+// insertRest stores the first events, the outbox rows and the messages'
+// new state, in one round trip.
+func (db *DB) insertRest(ctx context.Context, tx pgx.Tx, decisions []router.Decision, ticketIDs []int64, created []bool) error {
+	var (
+		evTicket                                 []int64
+		evState, evNote                          []string
+		obMsg, obTicket                          []int64
+		obKind, obOperator, obTo, obFrom, obText []string
+		msgID, msgTicket                         []int64
+		msgOutcome                               []string
+	)
+	for i, d := range decisions {
+		if created[i] {
+			evTicket = append(evTicket, ticketIDs[i])
+			evState = append(evState, string(d.Ticket.State))
+			evNote = append(evNote, cleanText(d.Event))
+		}
+		for _, r := range d.Replies {
+			obMsg = append(obMsg, d.MessageID)
+			obTicket = append(obTicket, ticketIDs[i])
+			obKind = append(obKind, cleanText(r.Kind))
+			obOperator = append(obOperator, cleanText(r.Operator))
+			obTo = append(obTo, cleanText(r.To))
+			obFrom = append(obFrom, cleanText(r.From))
+			obText = append(obText, cleanText(r.Text))
+		}
+		msgID = append(msgID, d.MessageID)
+		msgTicket = append(msgTicket, ticketIDs[i])
+		msgOutcome = append(msgOutcome, cleanText(d.Outcome))
+	}
+	b := &pgx.Batch{}
+	if len(evTicket) > 0 {
+		b.Queue(insertEventsSQL, evTicket, evState, EventActor, evNote)
+	}
+	if len(obMsg) > 0 {
+		b.Queue(insertOutboxSQL, obMsg, obTicket, obKind, obOperator, obTo, obFrom, obText,
+			db.policy.TTL.Seconds())
+	}
+	b.Queue(markProcessedSQL, msgID, msgOutcome, msgTicket)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("store: process: %w", err)
+	}
+	return nil
+}
+
+const insertEventsSQL = `
+INSERT INTO ticket_events (ticket_id, state, actor, note)
+SELECT t, s, $3, n FROM unnest($1::bigint[], $2::text[], $4::text[]) AS u(t, s, n)`
+
+// insertOutboxSQL queues the replies. ON CONFLICT (message_id, kind) DO
+// NOTHING: a message can ask for each kind of reply once, however often it
+// is processed.
+const insertOutboxSQL = `
+INSERT INTO outbox (message_id, ticket_id, kind, operator, dest_addr, source_addr, text, expires_at)
+SELECT m, NULLIF(t, 0), k, o, d, s, x, now() + make_interval(secs => $8)
+FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+     AS u(m, t, k, o, d, s, x)
+ON CONFLICT (message_id, kind) DO NOTHING`
+
+const markProcessedSQL = `
+UPDATE messages m SET state = 'processed', outcome = NULLIF(u.outcome, ''),
+       processed_at = now(), ticket_id = NULLIF(u.ticket_id, 0)
+FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(id, outcome, ticket_id)
+WHERE m.id = u.id AND m.state = 'pending'`
