@@ -93,6 +93,9 @@ func (r *Redis) WithKeyPrefix(prefix string) *Redis {
 	return &c
 }
 
+// KeyPrefix returns the prefix of every key r writes.
+func (r *Redis) KeyPrefix() string { return r.prefix }
+
 // allowScript counts one send in the current window and returns the count.
 // INCR and PEXPIRE run in one script so that a client dying between them
 // cannot leave a counter without an expiry.
