@@ -108,3 +108,14 @@ func StatusOf(err error) Status {
 	}
 	return StatusXTAppn
 }
+
+// Permanent reports whether resending the same submit_sm cannot succeed: the SMSC refused the
+// message itself (its addresses, length, class or coding), not the moment. Package router
+// reads it through its PermanentError interface.
+func (s Status) Permanent() bool {
+	switch s {
+	case StatusInvMsgLen, 0x0A, 0x0B, 0x43, 0x48, 0x49, 0x50, 0x51, 0x61, 0x62, 0x104:
+		return true
+	}
+	return false
+}

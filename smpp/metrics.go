@@ -1,0 +1,166 @@
+package smpp
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Label values of the SMPP series; every one comes from a fixed set (never a number or text).
+const (
+	// bind_state_changes_total{state}
+	stateBound  = "bound"  // a connection finished its bind
+	stateClosed = "closed" // a bound connection went away (either side, or an error)
+	stateFailed = "failed" // a dial or bind attempt failed (bind refused, timeout, TCP error)
+
+	// pdus_total{direction}
+	dirIn  = "in"
+	dirOut = "out"
+
+	// mo_received_total{kind}
+	kindMO      = "mo"      // a citizen's message (or a part of one)
+	kindReceipt = "receipt" // esm_class says delivery receipt or notification
+	kindDead    = "dead"    // undecodable: handed over raw as a dead letter
+
+	// submits_total{outcome}
+	outcomeOK        = "ok"
+	outcomeRejected  = "rejected"   // the SMSC answered with another error status
+	outcomeThrottled = "throttled"  // ESME_RTHROTTLED
+	outcomeQueueFull = "queue_full" // ESME_RMSGQFUL
+	outcomeTimeout   = "timeout"    // no submit_sm_resp within ResponseTimeout
+	outcomeLost      = "lost"       // the connection closed before the response
+	outcomeCanceled  = "canceled"   // the caller gave up before the response
+	outcomeError     = "error"      // could not be sent (encoding, undecodable response)
+)
+
+var (
+	allStates   = []string{stateBound, stateClosed, stateFailed}
+	allKinds    = []string{kindMO, kindReceipt, kindDead}
+	allOutcomes = []string{outcomeOK, outcomeRejected, outcomeThrottled, outcomeQueueFull,
+		outcomeTimeout, outcomeLost, outcomeCanceled, outcomeError}
+	// The commands a session exchanges; pdus_total exists at zero for each.
+	allCommands = []uint32{
+		CmdBindTransceiver, CmdBindTransceiver | RespBit, CmdBindTransmitter, CmdBindTransmitter | RespBit,
+		CmdBindReceiver, CmdBindReceiver | RespBit, CmdSubmitSM, CmdSubmitSM | RespBit,
+		CmdDeliverSM, CmdDeliverSM | RespBit, CmdDataSM, CmdDataSM | RespBit,
+		CmdEnquireLink, CmdEnquireLink | RespBit, CmdUnbind, CmdUnbind | RespBit, CmdGenericNack,
+	}
+)
+
+// Metrics are the SMPP layer's Prometheus series. Build them once per registry with NewMetrics
+// and share them between the operators of one process (the operator label tells them apart).
+type Metrics struct {
+	bindsUp          *prometheus.GaugeVec
+	bindStateChanges *prometheus.CounterVec
+	reconnects       *prometheus.CounterVec
+	pdus             *prometheus.CounterVec
+	moReceived       *prometheus.CounterVec
+	submits          *prometheus.CounterVec
+	submitSeconds    *prometheus.HistogramVec
+	windowInFlight   *prometheus.GaugeVec
+	throttled        *prometheus.CounterVec
+}
+
+// NewMetrics registers the SMPP series on reg (nil: build them unregistered, as tests of other
+// packages may want). NewOperator creates each operator's series at zero.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	return &Metrics{
+		bindsUp: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sms1708_smpp_binds_up",
+			Help: "Binds fully bound (a transceiver, or both halves of a transmitter+receiver pair).",
+		}, []string{"operator"}),
+		bindStateChanges: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "sms1708_smpp_bind_state_changes_total",
+			Help: "Connection state changes: bound, closed, failed (dial or bind refused).",
+		}, []string{"operator", "bind", "state"}),
+		reconnects: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "sms1708_smpp_reconnects_total",
+			Help: "Dial attempts after a connection closed or an attempt failed.",
+		}, []string{"operator", "bind"}),
+		pdus: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "sms1708_smpp_pdus_total",
+			Help: "PDUs read (in) and written (out), by command.",
+		}, []string{"operator", "command", "direction"}),
+		moReceived: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "sms1708_smpp_mo_received_total",
+			Help: "deliver_sm and data_sm handed to the handler: mo, receipt, or dead (undecodable).",
+		}, []string{"operator", "kind"}),
+		submits: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "sms1708_smpp_submits_total",
+			Help: "submit_sm sent, by outcome.",
+		}, []string{"operator", "outcome"}),
+		submitSeconds: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sms1708_smpp_submit_seconds",
+			Help:    "Time from writing submit_sm to its response.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"operator"}),
+		windowInFlight: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sms1708_smpp_window_in_flight",
+			Help: "submit_sm awaiting a response, per connection (at most the window).",
+		}, []string{"operator", "bind"}),
+		throttled: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "sms1708_smpp_throttled_total",
+			Help: "submit_sm answered ESME_RTHROTTLED or ESME_RMSGQFUL; sending pauses.",
+		}, []string{"operator"}),
+	}
+}
+
+// opMetrics is Metrics curried for one operator.
+type opMetrics struct {
+	m  *Metrics
+	op string
+}
+
+// init creates every series of the operator at zero, so that dashboards and alerts see them
+// before the first event.
+func (m opMetrics) init(conns []string) {
+	m.m.bindsUp.WithLabelValues(m.op).Set(0)
+	for _, c := range conns {
+		for _, s := range allStates {
+			m.m.bindStateChanges.WithLabelValues(m.op, c, s)
+		}
+		m.m.reconnects.WithLabelValues(m.op, c)
+		m.m.windowInFlight.WithLabelValues(m.op, c).Set(0)
+	}
+	for _, c := range allCommands {
+		m.m.pdus.WithLabelValues(m.op, CommandName(c), dirIn)
+		m.m.pdus.WithLabelValues(m.op, CommandName(c), dirOut)
+	}
+	for _, k := range allKinds {
+		m.m.moReceived.WithLabelValues(m.op, k)
+	}
+	for _, o := range allOutcomes {
+		m.m.submits.WithLabelValues(m.op, o)
+	}
+	m.m.submitSeconds.WithLabelValues(m.op)
+	m.m.throttled.WithLabelValues(m.op)
+}
+
+func (m opMetrics) pdu(cmd uint32, dir string) {
+	m.m.pdus.WithLabelValues(m.op, CommandName(cmd), dir).Inc()
+}
+
+func (m opMetrics) state(conn, state string) {
+	m.m.bindStateChanges.WithLabelValues(m.op, conn, state).Inc()
+}
+
+func (m opMetrics) reconnect(conn string) { m.m.reconnects.WithLabelValues(m.op, conn).Inc() }
+
+func (m opMetrics) bindsUp(n int) { m.m.bindsUp.WithLabelValues(m.op).Set(float64(n)) }
+
+func (m opMetrics) inFlight(conn string, n int) {
+	m.m.windowInFlight.WithLabelValues(m.op, conn).Set(float64(n))
+}
+
+func (m opMetrics) mo(kind string) { m.m.moReceived.WithLabelValues(m.op, kind).Inc() }
+
+func (m opMetrics) submit(outcome string, d time.Duration) {
+	m.m.submits.WithLabelValues(m.op, outcome).Inc()
+	if d > 0 {
+		m.m.submitSeconds.WithLabelValues(m.op).Observe(d.Seconds())
+	}
+}
+
+func (m opMetrics) throttle() { m.m.throttled.WithLabelValues(m.op).Inc() }
