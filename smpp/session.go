@@ -545,9 +545,9 @@ func (s *session) inbound(frame []byte, cmd, seq uint32) {
 			ReceivedAt: time.Now()},
 		done: done,
 	}
+	s.o.m.mo(kind)
 	select {
 	case s.inQ <- item:
-		s.o.m.mo(kind)
 	default:
 		// The handler is behind: refuse for now, the SMSC retries.
 		s.log.Warn("inbound queue full: answering ESME_RX_T_APPN", "command", CommandName(cmd))
