@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -87,6 +88,10 @@ type IngestConfig struct {
 	// Queue is the number of records that may wait; Submit refuses more
 	// with ErrOverloaded (4096).
 	Queue int
+	// Flushers is the number of statements in flight at once (2): while
+	// one batch waits for its commit to reach the disk, the next is
+	// already being written.
+	Flushers int
 }
 
 func (c IngestConfig) withDefaults() IngestConfig {
@@ -101,6 +106,9 @@ func (c IngestConfig) withDefaults() IngestConfig {
 	}
 	if c.Queue <= 0 {
 		c.Queue = 4096
+	}
+	if c.Flushers <= 0 {
+		c.Flushers = 2
 	}
 	return c
 }
@@ -125,7 +133,7 @@ type Ingest struct {
 	mu     sync.RWMutex
 	closed bool
 
-	failing bool // flusher goroutine only: the last statement failed
+	failing atomic.Bool // the last statement failed (logged once per spell)
 }
 
 // NewIngest returns an ingest storing into db. onCommitted, if not nil, is
@@ -178,19 +186,36 @@ func (in *Ingest) Submit(rec Inbound) {
 // answer. Run must be called once.
 func (in *Ingest) Run(ctx context.Context) error {
 	flushCtx := context.WithoutCancel(ctx)
+	var wg sync.WaitGroup
+	for range in.cfg.Flushers {
+		wg.Go(func() { in.flushLoop(ctx, flushCtx) })
+	}
+	<-ctx.Done()
+	in.mu.Lock()
+	in.closed = true
+	in.mu.Unlock()
+	wg.Wait()
+	in.m.queueDepth.Set(0)
+	return nil
+}
+
+// flushLoop is one flusher: it stores batches until ctx is done, then
+// what is left in the queue.
+func (in *Ingest) flushLoop(ctx, flushCtx context.Context) {
 	batch := make([]Inbound, 0, in.cfg.MaxBatch)
 	for {
 		select {
 		case <-ctx.Done():
-			in.mu.Lock()
-			in.closed = true
-			in.mu.Unlock()
+			// Once closed is set (under the write lock, so after every
+			// Submit in progress) the queue can only shrink: drain it with
+			// the other flushers until it is empty.
 			for len(in.queue) > 0 {
 				batch = in.fill(batch[:0])
-				in.flush(flushCtx, batch)
+				if len(batch) > 0 {
+					in.flush(flushCtx, batch)
+				}
 			}
-			in.m.queueDepth.Set(0)
-			return nil
+			return
 		case rec := <-in.queue:
 			batch = in.fill(append(batch[:0], rec))
 			in.flush(flushCtx, batch)
@@ -322,14 +347,12 @@ func (in *Ingest) insert(ctx context.Context, rows []ingestRow) ([]int64, error)
 		err = fmt.Errorf("stored %d rows of %d", len(res), len(rows))
 	}
 	if err != nil {
-		if !in.failing && !recordError(err) {
-			in.failing = true
+		if !recordError(err) && in.failing.CompareAndSwap(false, true) {
 			in.logger.Warn("ingest cannot store; answering 0x64 until it can", "err", err)
 		}
-		return nil, fmt.Errorf("store: ingest: %w", err)
+		return nil, err
 	}
-	if in.failing {
-		in.failing = false
+	if in.failing.CompareAndSwap(true, false) {
 		in.logger.Info("ingest storing again")
 	}
 	ids := make([]int64, len(rows))

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -405,10 +406,21 @@ func counter(t testing.TB, reg *prometheus.Registry, name, outcome string) float
 }
 
 // BenchmarkIngest measures durable throughput: records per second from
-// many concurrent submitters, each acked after its commit.
+// many concurrent submitters, each acked after its commit, by MaxBatch.
 func BenchmarkIngest(b *testing.B) {
+	for _, flushers := range []int{1, 2, 4} {
+		for _, maxBatch := range []int{16, 256, 1024} {
+			b.Run(fmt.Sprintf("Flushers=%d/MaxBatch=%d", flushers, maxBatch), func(b *testing.B) {
+				benchmarkIngest(b, store.IngestConfig{MaxBatch: maxBatch, Flushers: flushers, Queue: 1 << 16})
+			})
+		}
+	}
+}
+
+func benchmarkIngest(b *testing.B, cfg store.IngestConfig) {
 	db := storetest.DB(b)
-	in := store.NewIngest(db, store.IngestConfig{Queue: 1 << 16}, nil, testLogger(b), nil)
+	reg := prometheus.NewRegistry()
+	in := store.NewIngest(db, cfg, store.NewMetrics(reg), testLogger(b), nil)
 	runIngest(b, in)
 	var wg sync.WaitGroup
 	var failed atomic.Int64
@@ -432,6 +444,16 @@ func BenchmarkIngest(b *testing.B) {
 	wg.Wait()
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "sms1708_ingest_batch_records" {
+			h := mf.GetMetric()[0].GetHistogram()
+			b.ReportMetric(h.GetSampleSum()/float64(h.GetSampleCount()), "records/batch")
+		}
+	}
 	if f := failed.Load(); f > 0 {
 		b.Fatalf("%d records failed", f)
 	}

@@ -85,8 +85,9 @@ func (db *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) (
 const claimOutboxSQL = `
 WITH due AS (
     SELECT id FROM outbox
-    WHERE (state = 'pending' AND next_attempt_at <= now())
-       OR (state = 'sending' AND lease_until < now())
+    WHERE state IN ('pending', 'sending') -- the partial index outbox_active
+      AND ((state = 'pending' AND next_attempt_at <= now())
+        OR (state = 'sending' AND lease_until < now()))
     ORDER BY id
     LIMIT $1
     FOR UPDATE SKIP LOCKED
