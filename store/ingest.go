@@ -208,7 +208,12 @@ func (in *Ingest) flushLoop(ctx, flushCtx context.Context) {
 		case <-ctx.Done():
 			// Once closed is set (under the write lock, so after every
 			// Submit in progress) the queue can only shrink: drain it with
-			// the other flushers until it is empty.
+			// the other flushers until it is empty. Each flusher sets it
+			// itself, before draining, lest it drain and leave while a
+			// Submit still gets in.
+			in.mu.Lock()
+			in.closed = true
+			in.mu.Unlock()
 			for len(in.queue) > 0 {
 				batch = in.fill(batch[:0])
 				if len(batch) > 0 {
