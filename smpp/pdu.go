@@ -127,6 +127,7 @@ type FrameError struct {
 	Seq       uint32
 }
 
+// Error implements error.
 func (e *FrameError) Error() string {
 	return fmt.Sprintf("smpp: impossible command_length %d (want %d..%d) for command 0x%08X seq %d",
 		e.Length, HeaderLen, MaxPDULen, e.CommandID, e.Seq)
