@@ -101,7 +101,7 @@ func TestIngestAnswersNotCommittedWhenTheCommitTakesTooLong(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := store.NewMetrics(reg)
 	c := newCollector(10)
-	in := store.NewIngest(db, store.IngestConfig{CommitTimeout: 200 * time.Millisecond}, m, testLogger(t), nil)
+	in := store.NewIngest(db, store.IngestConfig{CommitTimeout: time.Second}, m, testLogger(t), nil)
 	runIngest(t, in)
 	in.Submit(c.with(t, mo(1, "a")))
 	got := c.wait(t, 1, 5*time.Second)
@@ -113,7 +113,7 @@ func TestIngestAnswersNotCommittedWhenTheCommitTakesTooLong(t *testing.T) {
 	}
 	// The ingest recovers by itself once the database is back.
 	in.Submit(c.with(t, mo(2, "b")))
-	if got := c.wait(t, 1, 5*time.Second); got[2] != nil {
+	if got := c.wait(t, 1, 10*time.Second); got[2] != nil {
 		t.Fatalf("after the lock: Done(%v), want nil", got[2])
 	}
 	if v := counter(t, reg, "sms1708_ingest_records_total", "failed"); v != 1 {

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 )
@@ -41,6 +43,10 @@ var migrationFS embed.FS
 // for the ingest, the processor, the outbox dispatcher and the HTTP API
 // sharing one pool on a two-core machine.
 const defaultMaxConns = 16
+
+// cancelGrace is how long a statement whose context ended may take to
+// acknowledge its cancel request before its connection is closed.
+const cancelGrace = time.Second
 
 // DB is the PostgreSQL side of the store. It is safe for concurrent use.
 type DB struct {
@@ -64,6 +70,16 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 	}
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = defaultMaxConns
+	}
+	// When a context ends mid-statement, ask the server to cancel the
+	// statement rather than only dropping the connection (pgx's default):
+	// a statement left running on an orphaned backend — say, an ingest
+	// batch waiting on a lock — would go on to commit records whose
+	// senders were already told 0x64, and hold its locks meanwhile. If the
+	// server does not answer the cancel within cancelGrace, the
+	// connection is dropped after all.
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

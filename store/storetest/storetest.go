@@ -118,9 +118,21 @@ func newSchema(t testing.TB) string {
 			return
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("storetest: drop schema %s: %v", schema, err)
+		// A test may leave backends behind (a statement orphaned by a cut
+		// connection, a pool not yet closed) still holding locks in the
+		// schema; end them, or DROP can deadlock with them.
+		const terminate = `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE application_name = $1 AND pid <> pg_backend_pid()`
+		var err2 error
+		for range 5 {
+			if _, err2 = conn.Exec(ctx, terminate, schema); err2 != nil {
+				break
+			}
+			if _, err2 = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err2 == nil {
+				return
+			}
 		}
+		t.Errorf("storetest: drop schema %s: %v", schema, err2)
 	})
 
 	q := u.Query()
