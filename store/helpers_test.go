@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -222,5 +221,3 @@ func viaProxy(t testing.TB) (direct, proxied string, p *proxy) {
 	u.Host = p.ln.Addr().String()
 	return direct, u.String(), p
 }
-
-func seqName(seq uint32) string { return fmt.Sprint(seq) }
