@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/sp4n-lapor/sms1708/router"
@@ -74,10 +75,17 @@ func (db *DB) Process(ctx context.Context, ids []int64, limit int, sweep bool, d
 	if len(decisions) == 0 {
 		return nil, nil
 	}
+	drawn := make([]router.TicketNumber, len(decisions))
+	for i, d := range decisions {
+		if d.Ticket != nil {
+			drawn[i] = d.Ticket.Number
+		}
+	}
 	ticketIDs, created, err := insertTickets(ctx, tx, decisions)
 	if err != nil {
 		return nil, err
 	}
+	renumberReplies(decisions, drawn)
 	if err := db.insertRest(ctx, tx, decisions, ticketIDs, created); err != nil {
 		return nil, err
 	}
@@ -85,6 +93,23 @@ func (db *DB) Process(ctx context.Context, ids []int64, limit int, sweep bool, d
 		return nil, fmt.Errorf("store: process: commit: %w", err)
 	}
 	return decisions, nil
+}
+
+// renumberReplies puts the stored ticket number into the replies of every
+// decision whose number was redrawn on a collision (or found stored): the
+// router wrote the number it drew into the texts, and a citizen must never
+// be told a number that belongs to someone else's ticket.
+func renumberReplies(decisions []router.Decision, drawn []router.TicketNumber) {
+	for i := range decisions {
+		t := decisions[i].Ticket
+		if t == nil || drawn[i] == "" || t.Number == drawn[i] {
+			continue
+		}
+		for j := range decisions[i].Replies {
+			r := &decisions[i].Replies[j]
+			r.Text = strings.ReplaceAll(r.Text, string(drawn[i]), string(t.Number))
+		}
+	}
 }
 
 const claimColumns = `id, operator, source, source_ton, dest, text, received_at`

@@ -282,6 +282,18 @@ func TestProcessRedrawsACollidingTicketNumber(t *testing.T) {
 		if err != nil || tk.MessageID != d.MessageID {
 			t.Errorf("TicketByNumber(%s) = message %d, %v; want %d", n, tk.MessageID, err, d.MessageID)
 		}
+		// The acknowledgement must tell the number the ticket got, never
+		// the one that belongs to someone else.
+		rows, err := db.OutboxByMessage(t.Context(), d.MessageID)
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("OutboxByMessage(%d) = %d rows, %v", d.MessageID, len(rows), err)
+		}
+		if want := "Laporan diterima: " + string(n); rows[0].Text != want {
+			t.Errorf("ack for message %d = %q, want %q", d.MessageID, rows[0].Text, want)
+		}
+		if want := "Laporan diterima: " + string(n); d.Replies[0].Text != want {
+			t.Errorf("returned reply for message %d = %q, want %q", d.MessageID, d.Replies[0].Text, want)
+		}
 	}
 	if tk, err := db.TicketByNumber(t.Context(), taken); err != nil || tk.MessageID != ids[0] {
 		t.Errorf("the taken number now belongs to message %d, %v; want %d", tk.MessageID, err, ids[0])
