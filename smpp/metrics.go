@@ -14,6 +14,15 @@ const (
 	stateClosed = "closed" // a bound connection went away (either side, or an error)
 	stateFailed = "failed" // a dial or bind attempt failed (bind refused, timeout, TCP error)
 
+	// bind_failures_total{reason}
+	failDial         = "dial"          // TCP connect failed
+	failTLS          = "tls"           // TLS handshake failed or timed out
+	failTimeout      = "timeout"       // no bind_resp within BindTimeout
+	failRefused      = "refused"       // bind_resp with an error status (password, system_id…)
+	failAlreadyBound = "already_bound" // ESME_RALYBND: the SMSC still counts an old bind
+	failClosed       = "closed"        // the connection closed before the bind_resp
+	failOther        = "other"         // anything else (a write or deadline error)
+
 	// pdus_total{direction}
 	dirIn  = "in"
 	dirOut = "out"
@@ -37,6 +46,7 @@ const (
 var (
 	allStates   = []string{stateBound, stateClosed, stateFailed}
 	allKinds    = []string{kindMO, kindReceipt, kindDead}
+	allFailures = []string{failDial, failTLS, failTimeout, failRefused, failAlreadyBound, failClosed, failOther}
 	allOutcomes = []string{outcomeOK, outcomeRejected, outcomeThrottled, outcomeQueueFull,
 		outcomeTimeout, outcomeLost, outcomeCanceled, outcomeError}
 	// The commands a session exchanges; pdus_total exists at zero for each.
@@ -53,6 +63,7 @@ var (
 type Metrics struct {
 	bindsUp          *prometheus.GaugeVec
 	bindStateChanges *prometheus.CounterVec
+	bindFailures     *prometheus.CounterVec
 	reconnects       *prometheus.CounterVec
 	pdus             *prometheus.CounterVec
 	moReceived       *prometheus.CounterVec
@@ -75,6 +86,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "sms1708_smpp_bind_state_changes_total",
 			Help: "Connection state changes: bound, closed, failed (dial or bind refused).",
 		}, []string{"operator", "bind", "state"}),
+		bindFailures: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "sms1708_smpp_bind_failures_total",
+			Help: "Failed dial or bind attempts, by reason: dial, tls, timeout, refused, already_bound, closed, other.",
+		}, []string{"operator", "bind", "reason"}),
 		reconnects: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "sms1708_smpp_reconnects_total",
 			Help: "Dial attempts after a connection closed or an attempt failed.",
@@ -121,6 +136,9 @@ func (m opMetrics) init(conns []string) {
 		for _, s := range allStates {
 			m.m.bindStateChanges.WithLabelValues(m.op, c, s)
 		}
+		for _, r := range allFailures {
+			m.m.bindFailures.WithLabelValues(m.op, c, r)
+		}
 		m.m.reconnects.WithLabelValues(m.op, c)
 		m.m.windowInFlight.WithLabelValues(m.op, c).Set(0)
 	}
@@ -144,6 +162,10 @@ func (m opMetrics) pdu(cmd uint32, dir string) {
 
 func (m opMetrics) state(conn, state string) {
 	m.m.bindStateChanges.WithLabelValues(m.op, conn, state).Inc()
+}
+
+func (m opMetrics) bindFailure(conn, reason string) {
+	m.m.bindFailures.WithLabelValues(m.op, conn, reason).Inc()
 }
 
 func (m opMetrics) reconnect(conn string) { m.m.reconnects.WithLabelValues(m.op, conn).Inc() }

@@ -2,6 +2,7 @@ package smpp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +45,24 @@ type OperatorConfig struct {
 	DestTON, DestNPI               uint8         // for citizens' numbers; both zero means 1/1
 	DefaultAlphabet                text.Alphabet // meaning of data_coding 0 (for the Handler's decoding)
 	DrainTimeout                   time.Duration // on shutdown: wait for handed-out MOs, default 5s
+
+	// TLS, when not nil, wraps every connection in TLS (for operators that offer SMPP over
+	// TLS instead of a VPN); nil is plain TCP. The SMSC's certificate is verified against
+	// TLS.ServerName, or against Host when ServerName is empty (as crypto/tls.Dial does; an
+	// IP address in Host is then checked against the certificate's IP SANs). Set RootCAs
+	// for an operator's private CA. The config is cloned by NewOperator and not modified.
+	TLS *tls.Config
+	// TLSHandshakeTimeout bounds the TLS handshake after the TCP connect; default 10s. A
+	// peer that never completes it counts as a failed bind (reason "tls") and is retried
+	// with backoff.
+	TLSHandshakeTimeout time.Duration
+
+	// ThrottlePause is how long all sends of the operator wait after a submit_sm is answered
+	// ESME_RTHROTTLED (we exceeded the contract's rate); default 1s.
+	ThrottlePause time.Duration
+	// QueueFullPause is the same after ESME_RMSGQFUL (the SMSC itself is full, so we back off
+	// longer); default 5s.
+	QueueFullPause time.Duration
 }
 
 // Inbound is a deliver_sm or data_sm handed to the Handler.
@@ -78,12 +97,6 @@ type Options struct {
 type Budget interface {
 	Allow(ctx context.Context, operator string, tps int) (time.Duration, error)
 }
-
-// Pauses after the SMSC says it is overloaded: all sends of the operator wait this long.
-const (
-	pauseThrottled = time.Second     // ESME_RTHROTTLED: we exceeded the contract's rate
-	pauseQueueFull = 5 * time.Second // ESME_RMSGQFUL: the SMSC itself is full
-)
 
 // Operator keeps an operator's binds up and sends through them.
 type Operator struct {
@@ -138,7 +151,8 @@ func NewOperator(cfg OperatorConfig, h Handler, opts Options) (*Operator, error)
 		bad("no handler")
 	}
 	for _, d := range []time.Duration{cfg.EnquireLink, cfg.DialTimeout, cfg.BindTimeout, cfg.ResponseTimeout,
-		cfg.WriteTimeout, cfg.ReconnectMin, cfg.ReconnectMax, cfg.DrainTimeout} {
+		cfg.WriteTimeout, cfg.ReconnectMin, cfg.ReconnectMax, cfg.DrainTimeout, cfg.TLSHandshakeTimeout,
+		cfg.ThrottlePause, cfg.QueueFullPause} {
 		if d < 0 {
 			bad("negative duration %s", d)
 			break
@@ -160,6 +174,15 @@ func NewOperator(cfg OperatorConfig, h Handler, opts Options) (*Operator, error)
 	def(&cfg.ReconnectMin, time.Second)
 	def(&cfg.ReconnectMax, 60*time.Second)
 	def(&cfg.DrainTimeout, 5*time.Second)
+	def(&cfg.TLSHandshakeTimeout, 10*time.Second)
+	def(&cfg.ThrottlePause, time.Second)
+	def(&cfg.QueueFullPause, 5*time.Second)
+	if cfg.TLS != nil {
+		cfg.TLS = cfg.TLS.Clone()
+		if cfg.TLS.ServerName == "" {
+			cfg.TLS.ServerName = cfg.Host
+		}
+	}
 	if cfg.ReconnectMax < cfg.ReconnectMin {
 		cfg.ReconnectMax = cfg.ReconnectMin
 	}
@@ -297,7 +320,8 @@ func (o *Operator) waitIdle(limit time.Duration) {
 
 // keep keeps one connection bound until ctx is done, with exponential backoff and jitter
 // between attempts. A refused bind counts double: an SMSC that says no (wrong password,
-// ESME_RALYBND) is asked again more slowly than one that merely dropped us.
+// ESME_RALYBND) is asked again more slowly than one that merely dropped us. Every failed
+// attempt is counted in bind_failures_total by reason.
 func (o *Operator) keep(ctx context.Context, name string, index int, bindCmd uint32) {
 	attempt := 0
 	for first := true; ; first = false {
@@ -310,6 +334,7 @@ func (o *Operator) keep(ctx context.Context, name string, index int, bindCmd uin
 				return
 			}
 			o.m.state(name, stateFailed)
+			o.m.bindFailure(name, failureReason(err))
 			var st Status
 			if errors.As(err, &st) {
 				attempt += 2
@@ -461,9 +486,9 @@ func (o *Operator) endMO() {
 // throttled pauses all sends of the operator after the SMSC said it is overloaded.
 func (o *Operator) throttled(st Status) {
 	o.m.throttle()
-	d := pauseThrottled
+	d := o.cfg.ThrottlePause
 	if st == StatusMsgQFul {
-		d = pauseQueueFull
+		d = o.cfg.QueueFullPause
 	}
 	o.mu.Lock()
 	if until := time.Now().Add(d); until.After(o.pauseUntil) {

@@ -27,6 +27,8 @@ func TestNewOperatorRefusesBadConfig(t *testing.T) {
 		{"bind mode", func(c *OperatorConfig) { c.Bind = "receiver" }, `bind "receiver"`},
 		{"negative window", func(c *OperatorConfig) { c.Window = -1 }, "negative"},
 		{"negative duration", func(c *OperatorConfig) { c.ResponseTimeout = -time.Second }, "negative duration"},
+		{"negative pause", func(c *OperatorConfig) { c.QueueFullPause = -time.Second }, "negative duration"},
+		{"negative handshake timeout", func(c *OperatorConfig) { c.TLSHandshakeTimeout = -time.Second }, "negative duration"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,7 +54,8 @@ func TestNewOperatorDefaults(t *testing.T) {
 	if c.Bind != BindTransceiver || c.Binds != 1 || c.Window != 10 || c.EnquireLink != 30*time.Second ||
 		c.DialTimeout != 10*time.Second || c.BindTimeout != 10*time.Second || c.ResponseTimeout != 30*time.Second ||
 		c.WriteTimeout != 10*time.Second || c.ReconnectMin != time.Second || c.ReconnectMax != time.Minute ||
-		c.DrainTimeout != 5*time.Second || c.DestTON != 1 || c.DestNPI != 1 {
+		c.DrainTimeout != 5*time.Second || c.DestTON != 1 || c.DestNPI != 1 || c.TLS != nil ||
+		c.TLSHandshakeTimeout != 10*time.Second || c.ThrottlePause != time.Second || c.QueueFullPause != 5*time.Second {
 		t.Errorf("defaults: %+v", c)
 	}
 	if o.Name() != "indosat" {
@@ -77,6 +80,7 @@ func TestMetricsExistAtZero(t *testing.T) {
 	}{
 		{"sms1708_smpp_binds_up", 2},
 		{"sms1708_smpp_bind_state_changes_total", conns * len(allStates)},
+		{"sms1708_smpp_bind_failures_total", conns * len(allFailures)},
 		{"sms1708_smpp_reconnects_total", conns},
 		{"sms1708_smpp_pdus_total", 2 * 2 * len(allCommands)},
 		{"sms1708_smpp_mo_received_total", 2 * len(allKinds)},

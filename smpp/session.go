@@ -3,10 +3,12 @@ package smpp
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -99,7 +101,12 @@ func (o *Operator) dial(ctx context.Context, name string, index int, bindCmd uin
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("smpp: dial %s: %w", addr, err)
+		return nil, &attemptError{failDial, fmt.Errorf("smpp: dial %s: %w", addr, err)}
+	}
+	if cfg.TLS != nil {
+		if conn, err = o.handshake(ctx, conn); err != nil {
+			return nil, err
+		}
 	}
 	s := &session{
 		o: o, name: name, index: index, bindCmd: bindCmd, conn: conn,
@@ -125,6 +132,48 @@ func (o *Operator) dial(ctx context.Context, name string, index int, bindCmd uin
 	go s.handlerLoop()
 	go s.keepalive()
 	return s, nil
+}
+
+// handshake runs the TLS client handshake on conn within TLSHandshakeTimeout (and ctx); conn
+// is closed when it fails. cfg.TLS.ServerName was filled in by NewOperator.
+func (o *Operator) handshake(ctx context.Context, conn net.Conn) (net.Conn, error) {
+	fail := func(err error) (net.Conn, error) {
+		conn.Close()
+		return nil, &attemptError{failTLS, fmt.Errorf("smpp: tls handshake with %s: %w", o.cfg.TLS.ServerName, err)}
+	}
+	hctx, cancel := context.WithTimeout(ctx, o.cfg.TLSHandshakeTimeout)
+	defer cancel()
+	// The deadline bounds the handshake's reads and writes even if the context's interrupt
+	// were late; it is cleared before the bind sets its own.
+	if err := conn.SetDeadline(time.Now().Add(o.cfg.TLSHandshakeTimeout)); err != nil {
+		return fail(err)
+	}
+	tc := tls.Client(conn, o.cfg.TLS)
+	if err := tc.HandshakeContext(hctx); err != nil {
+		return fail(err)
+	}
+	if err := conn.SetDeadline(time.Time{}); err != nil {
+		return fail(err)
+	}
+	return tc, nil
+}
+
+// attemptError tells why a dial or bind attempt failed, for bind_failures_total{reason}.
+type attemptError struct {
+	reason string
+	err    error
+}
+
+func (e *attemptError) Error() string { return e.err.Error() }
+func (e *attemptError) Unwrap() error { return e.err }
+
+// failureReason returns the bind_failures_total reason of a failed attempt.
+func failureReason(err error) string {
+	var ae *attemptError
+	if errors.As(err, &ae) {
+		return ae.reason
+	}
+	return failOther
 }
 
 // bind sends the bind and waits for its response, within BindTimeout (and ctx).
@@ -156,17 +205,25 @@ func (s *session) bind(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return fmt.Errorf("smpp: %s: %w", what, ctx.Err())
 			}
-			return fmt.Errorf("smpp: %s: waiting for response: %w", what, err)
+			reason := failClosed
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				reason = failTimeout
+			}
+			return &attemptError{reason, fmt.Errorf("smpp: %s: waiting for response: %w", what, err)}
 		}
 		cmd, status, seq, _ := FrameHeader(frame)
 		s.o.m.pdu(cmd, dirIn)
 		switch {
 		case (cmd == s.bindCmd|RespBit || cmd == CmdGenericNack) && seq == 1:
 			if status != StatusOK {
-				return fmt.Errorf("smpp: %s refused: %w", what, status)
+				reason := failRefused
+				if status == StatusAlyBnd {
+					reason = failAlreadyBound
+				}
+				return &attemptError{reason, fmt.Errorf("smpp: %s refused: %w", what, status)}
 			}
 			if cmd == CmdGenericNack {
-				return fmt.Errorf("smpp: %s answered by generic_nack without a status", what)
+				return &attemptError{failRefused, fmt.Errorf("smpp: %s answered by generic_nack without a status", what)}
 			}
 			// If ctx ended meanwhile, its AfterFunc has run (or is running) and spoiled the
 			// deadline: treat the bind as interrupted.

@@ -78,6 +78,9 @@ func TestBindRefusedRetriesMoreSlowly(t *testing.T) {
 	eventually(t, "failed state counted", func() bool {
 		return testutil.ToFloat64(r.o.m.m.bindStateChanges.WithLabelValues("telkomsel", "telkomsel/0", stateFailed)) >= 2
 	})
+	eventually(t, "bind_failures{refused} counted", func() bool {
+		return testutil.ToFloat64(r.o.m.m.bindFailures.WithLabelValues("telkomsel", "telkomsel/0", failRefused)) >= 2
+	})
 	if got := testutil.ToFloat64(r.o.m.m.reconnects.WithLabelValues("telkomsel", "telkomsel/0")); got < 1 {
 		t.Errorf("reconnects = %v, want ≥ 1", got)
 	}
