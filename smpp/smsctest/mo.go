@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/sp4n-lapor/sms1708/smpp"
 	"github.com/sp4n-lapor/sms1708/smpp/text"
@@ -31,6 +30,9 @@ type MO struct {
 	// Seq is the sequence number to use; 0 = the session's next. A test can reuse a number the
 	// peer has pending to check that responses are matched by type as well as number.
 	Seq uint32
+	// DataSM sends a data_sm (SMPP 3.4 §4.7) instead of a deliver_sm: the user data goes in
+	// message_payload, as data_sm has no short_message; the peer must answer data_sm_resp.
+	DataSM bool
 }
 
 // Result is the outcome of SendMOAsync.
@@ -39,7 +41,7 @@ type Result struct {
 	Err    error       // not nil when no response was received
 }
 
-// SendMO sends one deliver_sm on a bound receiver session (round-robin over them) and waits
+// SendMO sends one deliver_sm (or data_sm, MO.DataSM) on a bound receiver session (round-robin over them) and waits
 // for its deliver_sm_resp, bounded by ctx and Config.ResponseTimeout. The status is that of
 // the response; a generic_nack's status is returned the same way.
 func (s *Server) SendMO(ctx context.Context, mo MO) (smpp.Status, error) {
@@ -100,7 +102,10 @@ func (mo MO) pdu(def text.Alphabet) (*smpp.PDU, error) {
 			return nil, err
 		}
 	}
-	if len(sm) > maxShortMessage {
+	if mo.DataSM {
+		p.CommandID = smpp.CmdDataSM
+	}
+	if len(sm) > maxShortMessage || mo.DataSM {
 		p.TLVs = append(p.TLVs, smpp.TLV{Tag: smpp.TagMessagePayload, Value: sm})
 	} else {
 		p.ShortMessage = sm
@@ -186,65 +191,9 @@ var messageStates = map[string]byte{
 // and whose TLVs are receipted_message_id and message_state. stat is one of DELIVRD, EXPIRED,
 // DELETED, UNDELIV, ACCEPTD, UNKNOWN, REJECTD, ENROUTE (default DELIVRD). The id in the text and
 // in the TLV is written as given. The submit date and text come from the recorded submit with
-// that id when there is one.
+// that id when there is one. SendReceiptFormat sends other shapes of receipt.
 func (s *Server) SendReceipt(ctx context.Context, to, from, messageID, stat string) (smpp.Status, error) {
-	if stat == "" {
-		stat = "DELIVRD"
-	}
-	state, ok := messageStates[stat]
-	if !ok {
-		return 0, fmt.Errorf("smsctest: send receipt: unknown stat %q", stat)
-	}
-	submitted, orig := s.cfg.Now(), ""
-	s.mu.Lock()
-	for _, sub := range s.submits {
-		if sub.MessageID == messageID {
-			submitted, orig = sub.At, sub.Text
-			break
-		}
-	}
-	s.mu.Unlock()
-	return s.sendReceipt(ctx, to, from, messageID, stat, state, submitted, orig)
-}
-
-func (s *Server) sendReceipt(ctx context.Context, to, from, messageID, stat string, state byte, submitted time.Time, orig string) (smpp.Status, error) {
-	now := s.cfg.Now()
-	dlvrd := "000"
-	if stat == "DELIVRD" {
-		dlvrd = "001"
-	}
-	if r := []rune(orig); len(r) > 20 {
-		orig = string(r[:20])
-	}
-	body := fmt.Sprintf("id:%s sub:001 dlvrd:%s submit date:%s done date:%s stat:%s err:000 text:%s",
-		messageID, dlvrd, submitted.Format(receiptTime), now.Format(receiptTime), stat, orig)
-	// The receipt text is ASCII except for the quoted original text; keep it GSM when possible.
-	sm, dc, _ := encodeText(body, 0, s.cfg.DefaultAlphabet)
-	p := &smpp.PDU{
-		CommandID:  smpp.CmdDeliverSM,
-		SourceAddr: from, DestAddr: to,
-		ESMClass:     0x04,
-		DataCoding:   dc,
-		ShortMessage: sm,
-		TLVs: []smpp.TLV{
-			{Tag: smpp.TagReceiptedMessageID, Value: append([]byte(messageID), 0)},
-			{Tag: smpp.TagMessageState, Value: []byte{state}},
-		},
-	}
-	if len(sm) > maxShortMessage {
-		p.ShortMessage = sm[:maxShortMessage]
-	}
-	p.SourceTON, p.SourceNPI = tonNPI(from)
-	p.DestTON, p.DestNPI = tonNPI(to)
-	ss, err := s.nextReceiver()
-	if err != nil {
-		return 0, err
-	}
-	resp, err := ss.request(ctx, p)
-	if err != nil {
-		return 0, fmt.Errorf("smsctest: send receipt: %w", err)
-	}
-	return resp.Status, nil
+	return s.SendReceiptFormat(ctx, ReceiptOpts{From: from, To: to, MessageID: messageID, Stat: stat})
 }
 
 // autoReceipt sends the DELIVRD receipt for an accepted submit, with the id in ReceiptIDs format.
@@ -252,7 +201,7 @@ func (s *Server) autoReceipt(sub Submit, id uint64) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.ResponseTimeout)
 	defer cancel()
 	rid := formatID(id, *s.cfg.ReceiptIDs)
-	st, err := s.sendReceipt(ctx, sub.From, sub.To, rid, "DELIVRD", messageStates["DELIVRD"], sub.At, sub.Text)
+	st, err := s.sendReceipt(ctx, ReceiptOpts{From: sub.To, To: sub.From, MessageID: rid}, sub.At, sub.Text)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("auto receipt not delivered", "message_id", rid, "err", err)

@@ -15,6 +15,7 @@ package smsctest
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -93,7 +94,33 @@ type Config struct {
 
 	// Now is the clock (default time.Now); receipts and Submit.At use it.
 	Now func() time.Time
+
+	// TLS, when not nil, serves SMPP over TLS with this config (it needs Certificates);
+	// nil serves plain TCP. Each handshake is bounded by ResponseTimeout.
+	TLS *tls.Config
 }
+
+// SubmitReply is how the fake SMSC answers submit_sm (Faults.SubmitReply).
+type SubmitReply int
+
+// Ways of answering submit_sm.
+const (
+	// ReplyResp answers submit_sm_resp, with Faults.SubmitStatus (the default).
+	ReplyResp SubmitReply = iota
+	// ReplyGenericNack answers generic_nack with Faults.SubmitStatus, or ESME_RINVCMDID
+	// when that is ESME_ROK, as an SMSC that cannot parse the request does.
+	ReplyGenericNack
+	// ReplyNone never answers: the response is lost. The submit is recorded as accepted
+	// (the SMSC took it; only the answer went missing).
+	ReplyNone
+	// ReplyWrongCommand answers with the submit's sequence number but the wrong command id
+	// (deliver_sm_resp), and nothing else: a peer that matches by number alone takes it
+	// for the submit_sm_resp.
+	ReplyWrongCommand
+	// ReplyHold keeps each response until Server.ReleaseHeld sends it, so that a test
+	// decides exactly when it arrives (late responses, responses after a reset).
+	ReplyHold
+)
 
 // Faults are deliberate misbehaviours of the fake SMSC, for testing a peer's resilience. They
 // can be changed at any time with Server.SetFaults and apply to PDUs read after the change.
@@ -111,9 +138,28 @@ type Faults struct {
 	// SubmitDelay delays each submit_sm_resp; the session keeps reading meanwhile, as a real
 	// SMSC does with a window of outstanding requests.
 	SubmitDelay time.Duration
-	// StopReading: sessions stop reading from their sockets (after the PDU already being read),
-	// so the peer's writes eventually block. Reading resumes when the fault is cleared.
+	// StopReading: sessions stop reading from their sockets, so the peer's writes eventually
+	// block; a PDU already being read is not handled either. Reading resumes when the fault
+	// is cleared.
 	StopReading bool
+	// SubmitReply is how submit_sm is answered; see the Reply constants.
+	SubmitReply SubmitReply
+	// MaxBinds, when > 0, answers ESME_RALYBND (0x05) to any bind while that many sessions
+	// are bound, as an SMSC does that enforces the contract's bind count or still counts a
+	// connection that died without unbind.
+	MaxBinds int
+	// SplitWrites: every PDU the server writes goes out one byte per write, so the peer's
+	// reads see PDUs cut at every offset.
+	SplitWrites bool
+}
+
+// BindAttempt is one bind request the server received.
+type BindAttempt struct {
+	SystemID string
+	Command  uint32      // smpp.CmdBindTransceiver, CmdBindTransmitter or CmdBindReceiver
+	Status   smpp.Status // the status answered; meaningless when Dropped
+	Dropped  bool        // not answered (Faults.DropBindResp)
+	At       time.Time
 }
 
 // Submit is one submit_sm the server received.
@@ -150,6 +196,8 @@ type Server struct {
 	submits  []Submit
 	rejected []Submit
 	faults   Faults
+	binds    []BindAttempt
+	held     []func() // responses kept by ReplyHold, oldest first
 	msgID    uint64
 	changed  chan struct{} // closed and replaced on every change waiters care about
 }
@@ -193,6 +241,10 @@ func NewServer(cfg Config) (*Server, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("smsctest: listen %s: %w", cfg.Addr, err)
+	}
+	if cfg.TLS != nil {
+		cfg.TLS = cfg.TLS.Clone()
+		ln = tls.NewListener(ln, cfg.TLS)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
@@ -463,15 +515,156 @@ func (s *Server) Unbind(ctx context.Context) error {
 }
 
 // Disconnect drops every TCP connection at once, without unbind, as a crashing SMSC or a
-// broken network would.
+// broken network would (the peer reads end of stream).
 func (s *Server) Disconnect() {
+	for _, ss := range s.allSessions() {
+		ss.close()
+	}
+}
+
+// Reset drops every TCP connection with a TCP RST (SO_LINGER 0), as a firewall or a
+// rebooting SMSC does: the peer's next read or write fails with "connection reset".
+func (s *Server) Reset() {
+	for _, ss := range s.allSessions() {
+		c := ss.conn
+		if tc, ok := c.(*tls.Conn); ok {
+			c = tc.NetConn()
+		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		ss.close()
+	}
+}
+
+func (s *Server) allSessions() []*session {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	sessions := make([]*session, 0, len(s.sessions))
 	for ss := range s.sessions {
 		sessions = append(sessions, ss)
 	}
+	return sessions
+}
+
+// BindAttempts returns a copy of the bind requests received, in arrival order.
+func (s *Server) BindAttempts() []BindAttempt {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]BindAttempt(nil), s.binds...)
+}
+
+// WaitBindAttempts waits until at least n bind requests have been received.
+func (s *Server) WaitBindAttempts(ctx context.Context, n int) error {
+	return s.wait(ctx, func() bool { return len(s.binds) >= n })
+}
+
+func (s *Server) recordBind(b BindAttempt) {
+	s.mu.Lock()
+	s.binds = append(s.binds, b)
+	s.notifyLocked()
 	s.mu.Unlock()
-	for _, ss := range sessions {
-		ss.close()
+}
+
+// boundLocked counts the sessions bound in any mode.
+func (s *Server) boundLocked() int {
+	n := 0
+	for ss := range s.sessions {
+		if ss.mode() != unbound {
+			n++
+		}
 	}
+	return n
+}
+
+// Held returns the number of submit_sm responses kept by ReplyHold.
+func (s *Server) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.held)
+}
+
+// WaitHeld waits until at least n submit_sm responses are held.
+func (s *Server) WaitHeld(ctx context.Context, n int) error {
+	return s.wait(ctx, func() bool { return len(s.held) >= n })
+}
+
+// ReleaseHeld sends the oldest n held submit_sm responses (all when n < 0), in arrival
+// order, on the connections that carried the requests; a response whose connection is gone
+// is dropped. It returns how many it took off the queue.
+func (s *Server) ReleaseHeld(n int) int {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return 0
+	}
+	if n < 0 || n > len(s.held) {
+		n = len(s.held)
+	}
+	out := s.held[:n:n]
+	s.held = append([]func(){}, s.held[n:]...)
+	s.notifyLocked()
+	s.mu.Unlock()
+	for _, f := range out {
+		f()
+	}
+	return n
+}
+
+// SendRaw writes frame as it is on a bound receiver session (round-robin) and, when the frame
+// has a header, waits for the response with its sequence number (of the matching type, or a
+// generic_nack), bounded by ctx and ResponseTimeout. It sends what Marshal cannot: unknown
+// command ids, impossible command_length values, truncated bodies. A frame shorter than a
+// header is written and nil is returned at once.
+func (s *Server) SendRaw(ctx context.Context, frame []byte) (*smpp.PDU, error) {
+	ss, err := s.nextReceiver()
+	if err != nil {
+		return nil, err
+	}
+	cmd, _, seq, ok := smpp.FrameHeader(frame)
+	if !ok {
+		return nil, ss.writeBytes(frame, 0)
+	}
+	rs, err := ss.exchange(ctx, frame, []uint32{cmd}, []uint32{seq})
+	if err != nil {
+		return nil, fmt.Errorf("smsctest: send raw: %w", err)
+	}
+	return rs[0], nil
+}
+
+// SendBurst sends the deliver_sm (or data_sm) of every MO in ONE write on one bound receiver
+// session, so that the peer reads several PDUs at once, and waits for every response. The
+// statuses are in the order of mos.
+func (s *Server) SendBurst(ctx context.Context, mos []MO) ([]smpp.Status, error) {
+	ss, err := s.nextReceiver()
+	if err != nil {
+		return nil, err
+	}
+	var b []byte
+	cmds := make([]uint32, len(mos))
+	seqs := make([]uint32, len(mos))
+	for i, mo := range mos {
+		p, err := mo.pdu(s.cfg.DefaultAlphabet)
+		if err != nil {
+			return nil, err
+		}
+		if p.Seq == 0 {
+			p.Seq = ss.nextSeq()
+		}
+		f, err := p.Marshal()
+		if err != nil {
+			return nil, fmt.Errorf("smsctest: send burst: %w", err)
+		}
+		b = append(b, f...)
+		cmds[i], seqs[i] = p.CommandID, p.Seq
+	}
+	rs, err := ss.exchange(ctx, b, cmds, seqs)
+	if err != nil {
+		return nil, fmt.Errorf("smsctest: send burst: %w", err)
+	}
+	st := make([]smpp.Status, len(rs))
+	for i, r := range rs {
+		st[i] = r.Status
+	}
+	return st, nil
 }

@@ -2,6 +2,7 @@ package smsctest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -111,6 +112,15 @@ func (ss *session) run() {
 		ss.log.Info("session closed")
 	}()
 	ss.log.Info("session opened")
+	if tc, ok := ss.conn.(*tls.Conn); ok {
+		ctx, cancel := context.WithTimeout(ss.srv.ctx, ss.srv.cfg.ResponseTimeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			ss.log.Warn("tls handshake", "err", err)
+			return
+		}
+	}
 	if d := ss.srv.cfg.EnquireLink; d > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); ss.enquireLinkLoop(d) }()
@@ -131,6 +141,11 @@ func (ss *session) run() {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				ss.log.Debug("read", "err", err)
 			}
+			return
+		}
+		// A PDU whose read began before StopReading was set is held too: a test that set the
+		// fault knows that nothing more is answered.
+		if !ss.waitReadable() {
 			return
 		}
 		if !ss.handle(frame, &wg) {
@@ -200,13 +215,17 @@ func (ss *session) handle(frame []byte, wg *sync.WaitGroup) bool {
 }
 
 func (ss *session) handleBind(p *smpp.PDU) bool {
-	f := ss.srv.Faults()
+	srv := ss.srv
+	f := srv.Faults()
+	attempt := BindAttempt{SystemID: p.SystemID, Command: p.CommandID, At: srv.cfg.Now()}
 	if f.DropBindResp {
 		ss.log.Info("bind dropped (fault)", "system_id", p.SystemID)
+		attempt.Dropped = true
+		srv.recordBind(attempt)
 		return true
 	}
 	resp := &smpp.PDU{CommandID: p.CommandID | smpp.RespBit, Seq: p.Seq}
-	cfg := ss.srv.cfg
+	cfg := srv.cfg
 	switch {
 	case ss.mode() != unbound:
 		resp.Status = smpp.StatusAlyBnd
@@ -217,13 +236,6 @@ func (ss *session) handleBind(p *smpp.PDU) bool {
 	case p.Password != cfg.Password:
 		resp.Status = smpp.StatusInvPaswd
 	}
-	if resp.Status != smpp.StatusOK {
-		ss.log.Info("bind refused", "system_id", p.SystemID, "status", resp.Status.Name())
-		return ss.write(resp) == nil
-	}
-	// The body (system_id, sc_interface_version §5.3.2.25) only on success (§4.1.2).
-	resp.SystemID = cfg.Name
-	resp.TLVs = []smpp.TLV{{Tag: 0x0210, Value: []byte{0x34}}}
 	mode := map[uint32]bindMode{
 		smpp.CmdBindTransceiver: boundTRX,
 		smpp.CmdBindTransmitter: boundTX,
@@ -231,17 +243,34 @@ func (ss *session) handleBind(p *smpp.PDU) bool {
 	}[p.CommandID]
 	// Publish the bind under the write lock, then write the response: a peer that has read
 	// bind_resp finds itself bound (SendMO works at once), and no deliver_sm, which needs the
-	// same lock, can overtake the response.
+	// same lock, can overtake the response. The MaxBinds check and the publication happen
+	// under srv.mu together, so that two concurrent binds cannot both take the last place.
 	ss.wmu.Lock()
-	ss.bind.Store(int32(mode))
+	if resp.Status == smpp.StatusOK {
+		srv.mu.Lock()
+		if f.MaxBinds > 0 && srv.boundLocked() >= f.MaxBinds {
+			resp.Status = smpp.StatusAlyBnd
+		} else {
+			ss.bind.Store(int32(mode))
+		}
+		srv.mu.Unlock()
+	}
+	if resp.Status == smpp.StatusOK {
+		// The body (system_id, sc_interface_version §5.3.2.25) only on success (§4.1.2).
+		resp.SystemID = cfg.Name
+		resp.TLVs = []smpp.TLV{{Tag: 0x0210, Value: []byte{0x34}}}
+	}
 	err := ss.writeLocked(resp)
 	ss.wmu.Unlock()
+	attempt.Status = resp.Status
+	srv.recordBind(attempt)
+	if resp.Status != smpp.StatusOK {
+		ss.log.Info("bind refused", "system_id", p.SystemID, "status", resp.Status.Name())
+		return err == nil
+	}
 	if err != nil {
 		return false
 	}
-	ss.srv.mu.Lock()
-	ss.srv.notifyLocked()
-	ss.srv.mu.Unlock()
 	ss.log.Info("bound", "mode", mode.String(), "system_id", p.SystemID)
 	return true
 }
@@ -253,15 +282,26 @@ func (ss *session) handleSubmit(p *smpp.PDU, wg *sync.WaitGroup) bool {
 	srv := ss.srv
 	f := srv.Faults()
 	sub := decodeSubmit(p, srv.cfg.DefaultAlphabet, srv.cfg.Now())
-	resp := &smpp.PDU{CommandID: smpp.CmdSubmitSM | smpp.RespBit, Seq: p.Seq}
+	status := f.SubmitStatus
+	if f.SubmitReply == ReplyGenericNack && status == smpp.StatusOK {
+		status = smpp.StatusInvCmdID
+	}
 	var id uint64
-	if f.SubmitStatus != smpp.StatusOK {
-		resp.Status = f.SubmitStatus
-		sub.Status = f.SubmitStatus
+	if status != smpp.StatusOK {
+		sub.Status = status
 	} else {
 		id = srv.newMessageID()
 		sub.MessageID = formatID(id, srv.cfg.MessageIDs)
-		resp.MessageID = sub.MessageID
+	}
+	var resp *smpp.PDU // nil: no answer at all
+	switch f.SubmitReply {
+	case ReplyGenericNack:
+		resp = &smpp.PDU{CommandID: smpp.CmdGenericNack, Status: status, Seq: p.Seq}
+	case ReplyNone:
+	case ReplyWrongCommand:
+		resp = &smpp.PDU{CommandID: smpp.CmdDeliverSM | smpp.RespBit, Seq: p.Seq}
+	default:
+		resp = &smpp.PDU{CommandID: smpp.CmdSubmitSM | smpp.RespBit, Status: status, Seq: p.Seq, MessageID: sub.MessageID}
 	}
 	respond := func() bool {
 		// Record before answering: a test that saw the response must find the submit.
@@ -273,17 +313,34 @@ func (ss *session) handleSubmit(p *smpp.PDU, wg *sync.WaitGroup) bool {
 		}
 		srv.notifyLocked()
 		srv.mu.Unlock()
-		ss.log.Debug("submit_sm", "to", Mask(sub.To), "status", resp.Status.Name(), "message_id", sub.MessageID)
+		if resp == nil {
+			ss.log.Debug("submit_sm not answered (fault)", "to", Mask(sub.To), "message_id", sub.MessageID)
+			return true
+		}
+		ss.log.Debug("submit_sm", "to", Mask(sub.To), "response", smpp.CommandName(resp.CommandID),
+			"status", resp.Status.Name(), "message_id", sub.MessageID)
 		if ss.write(resp) != nil {
 			return false
 		}
-		if srv.cfg.AutoReceipt && sub.Status == smpp.StatusOK && sub.RegisteredDelivery&0x03 == 1 {
+		if srv.cfg.AutoReceipt && resp.CommandID == smpp.CmdSubmitSM|smpp.RespBit && sub.Status == smpp.StatusOK &&
+			sub.RegisteredDelivery&0x03 == 1 {
 			srv.wg.Add(1)
 			go func() {
 				defer srv.wg.Done()
 				srv.autoReceipt(sub, id)
 			}()
 		}
+		return true
+	}
+	if f.SubmitReply == ReplyHold {
+		srv.mu.Lock()
+		srv.held = append(srv.held, func() {
+			if !respond() {
+				ss.close()
+			}
+		})
+		srv.notifyLocked()
+		srv.mu.Unlock()
 		return true
 	}
 	if f.SubmitDelay <= 0 {
@@ -352,37 +409,77 @@ func (ss *session) complete(p *smpp.PDU) {
 // request sends p (a request; its Seq is assigned when zero) and waits for its response,
 // bounded by ctx and ResponseTimeout.
 func (ss *session) request(ctx context.Context, p *smpp.PDU) (*smpp.PDU, error) {
-	ctx, cancel := context.WithTimeout(ctx, ss.srv.cfg.ResponseTimeout)
-	defer cancel()
 	if p.Seq == 0 {
 		p.Seq = ss.nextSeq()
 	}
-	req := &pendingReq{cmd: p.CommandID, ch: make(chan *smpp.PDU, 1)}
-	ss.mu.Lock()
-	if _, dup := ss.pending[p.Seq]; dup {
-		ss.mu.Unlock()
-		return nil, fmt.Errorf("smsctest: sequence number %d already pending", p.Seq)
+	b, err := p.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("smsctest: marshal 0x%08X: %w", p.CommandID, err)
 	}
-	ss.pending[p.Seq] = req
+	rs, err := ss.exchange(ctx, b, []uint32{p.CommandID}, []uint32{p.Seq})
+	if err != nil {
+		return nil, err
+	}
+	return rs[0], nil
+}
+
+// exchange writes b, one or more encoded requests, in a single write and waits for the
+// response to each (cmds[i], seqs[i]), bounded by ctx and ResponseTimeout.
+func (ss *session) exchange(ctx context.Context, b []byte, cmds, seqs []uint32) ([]*smpp.PDU, error) {
+	ctx, cancel := context.WithTimeout(ctx, ss.srv.cfg.ResponseTimeout)
+	defer cancel()
+	reqs := make([]*pendingReq, len(seqs))
+	ss.mu.Lock()
+	for i, seq := range seqs {
+		if _, dup := ss.pending[seq]; dup {
+			for _, s := range seqs[:i] {
+				delete(ss.pending, s)
+			}
+			ss.mu.Unlock()
+			return nil, fmt.Errorf("smsctest: sequence number %d already pending", seq)
+		}
+		reqs[i] = &pendingReq{cmd: cmds[i], ch: make(chan *smpp.PDU, 1)}
+		ss.pending[seq] = reqs[i]
+	}
 	ss.mu.Unlock()
 	defer func() {
 		ss.mu.Lock()
-		delete(ss.pending, p.Seq)
+		for i, seq := range seqs {
+			if ss.pending[seq] == reqs[i] {
+				delete(ss.pending, seq)
+			}
+		}
 		ss.mu.Unlock()
 	}()
-	if err := ss.write(p); err != nil {
+	if err := ss.writeBytes(b, cmds[0]); err != nil {
 		return nil, err
 	}
-	select {
-	case resp := <-req.ch:
-		return resp, nil
-	case <-ss.done:
-		return nil, fmt.Errorf("smsctest: session %d closed before response to 0x%08X: %w", ss.id, p.CommandID, ErrClosed)
-	case <-ss.srv.ctx.Done():
-		return nil, ErrClosed
-	case <-ctx.Done():
-		return nil, fmt.Errorf("smsctest: wait for response to 0x%08X seq %d: %w", p.CommandID, p.Seq, ctx.Err())
+	out := make([]*smpp.PDU, len(reqs))
+	for i, req := range reqs {
+		select {
+		case out[i] = <-req.ch:
+			continue
+		case <-ss.done:
+		case <-ss.srv.ctx.Done():
+		case <-ctx.Done():
+		}
+		// A response that arrived just before the connection closed still counts (a
+		// generic_nack before the peer hangs up).
+		select {
+		case out[i] = <-req.ch:
+			continue
+		default:
+		}
+		switch {
+		case ss.srv.ctx.Err() != nil:
+			return nil, ErrClosed
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("smsctest: wait for response to 0x%08X seq %d: %w", cmds[i], seqs[i], ctx.Err())
+		default:
+			return nil, fmt.Errorf("smsctest: session %d closed before response to 0x%08X: %w", ss.id, cmds[i], ErrClosed)
+		}
 	}
+	return out, nil
 }
 
 // write marshals and writes one PDU; any failure closes the session.
@@ -398,15 +495,32 @@ func (ss *session) writeLocked(p *smpp.PDU) error {
 	if err != nil {
 		return fmt.Errorf("smsctest: marshal 0x%08X: %w", p.CommandID, err)
 	}
+	return ss.writeBytesLocked(b, p.CommandID)
+}
+
+// writeBytes writes encoded frames (cmd is for errors only); any failure closes the session.
+func (ss *session) writeBytes(b []byte, cmd uint32) error {
+	ss.wmu.Lock()
+	defer ss.wmu.Unlock()
+	return ss.writeBytesLocked(b, cmd)
+}
+
+func (ss *session) writeBytesLocked(b []byte, cmd uint32) error {
 	select {
 	case <-ss.done:
 		return fmt.Errorf("smsctest: write: %w", ErrClosed)
 	default:
 	}
+	chunk := len(b)
+	if ss.srv.Faults().SplitWrites {
+		chunk = 1
+	}
 	_ = ss.conn.SetWriteDeadline(time.Now().Add(ss.srv.cfg.WriteTimeout))
-	if _, err := ss.conn.Write(b); err != nil {
-		ss.close()
-		return fmt.Errorf("smsctest: write 0x%08X: %w", p.CommandID, err)
+	for off := 0; off < len(b); off += chunk {
+		if _, err := ss.conn.Write(b[off:min(off+chunk, len(b))]); err != nil {
+			ss.close()
+			return fmt.Errorf("smsctest: write 0x%08X: %w", cmd, err)
+		}
 	}
 	return nil
 }
