@@ -260,10 +260,11 @@ func (ss *session) handleBind(p *smpp.PDU) bool {
 		resp.SystemID = cfg.Name
 		resp.TLVs = []smpp.TLV{{Tag: 0x0210, Value: []byte{0x34}}}
 	}
-	err := ss.writeLocked(resp)
-	ss.wmu.Unlock()
+	// Record before answering: a peer that read the response finds its attempt listed.
 	attempt.Status = resp.Status
 	srv.recordBind(attempt)
+	err := ss.writeLocked(resp)
+	ss.wmu.Unlock()
 	if resp.Status != smpp.StatusOK {
 		ss.log.Info("bind refused", "system_id", p.SystemID, "status", resp.Status.Name())
 		return err == nil
