@@ -71,7 +71,8 @@ type session struct {
 	name    string // "telkomsel/0", "telkomsel/0/tx"
 	index   int    // which of cfg.Binds
 	bindCmd uint32 // CmdBindTransceiver, CmdBindTransmitter or CmdBindReceiver
-	conn    net.Conn
+	conn    net.Conn // the TCP connection, or the TLS connection over it
+	raw     net.Conn // the TCP connection: close closes this one
 	br      *bufio.Reader
 	log     *slog.Logger
 
@@ -103,13 +104,14 @@ func (o *Operator) dial(ctx context.Context, name string, index int, bindCmd uin
 	if err != nil {
 		return nil, &attemptError{failDial, fmt.Errorf("smpp: dial %s: %w", addr, err)}
 	}
+	raw := conn
 	if cfg.TLS != nil {
 		if conn, err = o.handshake(ctx, conn); err != nil {
 			return nil, err
 		}
 	}
 	s := &session{
-		o: o, name: name, index: index, bindCmd: bindCmd, conn: conn,
+		o: o, name: name, index: index, bindCmd: bindCmd, conn: conn, raw: raw,
 		br:        bufio.NewReaderSize(conn, 4096),
 		log:       o.log.With("bind", name),
 		respQ:     make(chan outFrame, respQueue),
@@ -121,7 +123,7 @@ func (o *Operator) dial(ctx context.Context, name string, index int, bindCmd uin
 		pending:   make(map[uint32]*pending),
 	}
 	if err := s.bind(ctx); err != nil {
-		conn.Close()
+		raw.Close()
 		return nil, err
 	}
 	s.mu.Lock()
@@ -258,7 +260,10 @@ func (s *session) close(err error) {
 		s.inFlight = 0
 		s.mu.Unlock()
 		close(s.closed)
-		s.conn.Close()
+		// The TCP connection, not the TLS one: tls.Conn.Close first writes close_notify,
+		// which waits for a write stuck on a peer that stopped reading. SMPP's unbind
+		// already ended the session cleanly when there was one.
+		s.raw.Close()
 		for _, p := range pend {
 			p.timer.Stop()
 			p.ch <- result{err: ErrConnectionLost}

@@ -114,7 +114,7 @@ func TestSMSCMOAnsweredByVerdict(t *testing.T) {
 }
 
 func TestSMSCMOWithSeqOfPendingSubmit(t *testing.T) {
-	f := setup(t, smsctest.Config{Faults: smsctest.Faults{SubmitDelay: 300 * time.Millisecond}}, nil,
+	f := setup(t, smsctest.Config{Faults: smsctest.Faults{SubmitReply: smsctest.ReplyHold}}, nil,
 		func(smpp.Inbound) error { return nil })
 	f.bound(t, 1)
 	res := make(chan error, 1)
@@ -123,11 +123,26 @@ func TestSMSCMOWithSeqOfPendingSubmit(t *testing.T) {
 		res <- err
 	}()
 	// The first submit_sm after the bind carries seq 2; deliver an MO with the same seq while
-	// the submit is still unanswered.
+	// the submit is held unanswered.
+	if err := f.srv.WaitHeld(f.ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if sub := f.srv.Rejected(); len(sub) != 0 {
+		t.Fatalf("rejected %+v", sub)
+	}
 	st, err := f.srv.SendMO(f.ctx, smsctest.MO{From: "6281234567890", To: "1708", Text: "halo", Seq: 2})
 	if err != nil || st != smpp.StatusOK {
 		t.Fatalf("SendMO = %s, %v", st.Name(), err)
 	}
+	if a := <-f.h.seen; a.in.PDU == nil || string(a.in.PDU.ShortMessage) != "halo" {
+		t.Fatalf("inbound %+v", a.in)
+	}
+	select {
+	case err := <-res:
+		t.Fatalf("Send completed by the MO: %v", err)
+	default:
+	}
+	f.srv.ReleaseHeld(1)
 	if err := <-res; err != nil {
 		t.Fatalf("Send: %v", err)
 	}
