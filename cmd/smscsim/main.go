@@ -5,6 +5,7 @@
 //
 //	smscsim serve [--config FILE] [--control ADDR]
 //	smscsim send --operator telkomsel --from 6281234567890 [--to 1708] [--wait 30s] "text"
+//	smscsim load [--rate N] [--window W] [--count N | --duration D] [--out FILE]
 package main
 
 import (
@@ -31,7 +32,7 @@ Usage:
       and print each as "reply from <from> to <msisdn>: <text>" (newlines as \n).
       --wait 0 does not wait. Exit status: 0 a reply arrived (or --wait 0 and the SMS was
       accepted), 1 no reply within --wait or the SMS was refused, 2 usage or connection error.
-  smscsim help
+` + loadUsage + `  smscsim help
       Print this text.
 
 Control API (JSON over HTTP):
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return serveCmd(ctx, args[1:], stdout, stderr)
 	case "send":
 		return sendCmd(ctx, args[1:], stdout, stderr)
+	case "load":
+		return loadCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
