@@ -128,3 +128,17 @@ func BenchmarkNormalize(b *testing.B) {
 		_ = p.Normalize(complaint140)
 	}
 }
+
+func FuzzNormalize(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	p := testParser(f)
+	f.Fuzz(func(t *testing.T, in string) {
+		n := p.Normalize(in)
+		if again := p.Normalize(n); again != n {
+			t.Fatalf("Normalize(%q) = %q, but Normalize of that is %q", in, n, again)
+		}
+		checkCommand(t, in, Command{Kind: Complaint, Text: "x", Normalized: n})
+	})
+}

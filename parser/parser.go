@@ -136,6 +136,8 @@ type Parser struct {
 	// courtesy holds the courtesy phrases as normalised words, longest
 	// first so that "terima kasih" is tried before a shorter phrase.
 	courtesy [][]string
+	// fillers are courtesyFillers as normalised with this slang table.
+	fillers map[string]bool
 	// courtesyWords holds every word of the phrases and the fillers, so
 	// that a complaint is told from a courtesy by its first word.
 	courtesyWords map[string]bool
@@ -206,9 +208,13 @@ func New(cfg Config) (*Parser, error) {
 		}
 		p.courtesy = append(p.courtesy, strings.Split(n, " "))
 	}
+	p.fillers = make(map[string]bool, len(courtesyFillers))
 	p.courtesyWords = make(map[string]bool, len(courtesyFillers)+2*len(p.courtesy))
-	for w := range courtesyFillers {
-		p.courtesyWords[w] = true
+	for f := range courtesyFillers {
+		for _, w := range strings.Fields(normalize(f, &p.slang)) {
+			p.fillers[w] = true
+			p.courtesyWords[w] = true
+		}
 	}
 	for _, ph := range p.courtesy {
 		for _, w := range ph {
@@ -652,6 +658,7 @@ type ticketScan struct {
 	n      int             // digits in all (may exceed TicketLen)
 	hash   bool            // began with '#'
 	money  bool            // grouped like an amount: "1.500.000"
+	date   bool            // grouped like a date: "12-06-2024", "1.6.2024"
 	end    int             // where the number ends in s
 }
 
@@ -667,6 +674,7 @@ func scanTicket(s string, i int) ticketScan {
 	}
 	groups, moneyLike := 0, true
 	var sep byte
+	var lens [4]int // the lengths of the first groups
 	for {
 		j := i
 		for j < len(s) && isDigit(s[j]) {
@@ -686,6 +694,9 @@ func scanTicket(s string, i int) ticketScan {
 		} else {
 			moneyLike = moneyLike && j-i == 3 && sep == '.'
 		}
+		if groups < len(lens) {
+			lens[groups] = j - i
+		}
 		groups++
 		t.end = j
 		k := j
@@ -702,20 +713,21 @@ func scanTicket(s string, i int) ticketScan {
 		i = k
 	}
 	t.money = groups >= 2 && moneyLike
+	t.date = groups == 3 && lens[0] <= 2 && lens[1] <= 2 && (lens[2] == 2 || lens[2] == 4)
 	return t
 }
 
 // shaped reports whether the number looks meant as a ticket: anything
 // after '#'; otherwise minTicketLike to maxTicketLike digits that are not
-// an amount ("1.500.000") and not a phone number (0812…, 62812…; our
-// tickets never begin with 0).
+// an amount ("1.500.000"), a date ("12-06-2024") or a phone number (0812…,
+// 62812…; our tickets never begin with 0).
 func (t *ticketScan) shaped() bool {
 	switch {
 	case t.n == 0:
 		return false
 	case t.hash:
 		return true
-	case t.money, t.digits[0] == '0':
+	case t.money, t.date, t.digits[0] == '0':
 		return false
 	case t.n > TicketLen && t.digits[0] == '6' && t.digits[1] == '2':
 		return false
@@ -803,7 +815,7 @@ func (p *Parser) courtesyOf(n string) (courtesy, fillers bool) {
 			continue
 		}
 		w, rest, _ := strings.Cut(n, " ")
-		if !courtesyFillers[w] {
+		if !p.fillers[w] {
 			return false, false
 		}
 		n = rest

@@ -61,6 +61,8 @@ func TestParse(t *testing.T) {
 			Command{Kind: Complaint, Text: "Tambah 2 kg beras bansos hilang"}},
 		{"TAMBAH with an amount is a complaint", "TAMBAH 1.500.000 pungutan sekolah",
 			Command{Kind: Complaint, Text: "TAMBAH 1.500.000 pungutan sekolah"}},
+		{"CEK with a date is a complaint", "cek 12-06-2024 jalan ambles lagi",
+			Command{Kind: Complaint, Text: "cek 12-06-2024 jalan ambles lagi"}},
 		{"CEK with a phone number is a complaint", "cek 081234567890 nomor penipu",
 			Command{Kind: Complaint, Text: "cek 081234567890 nomor penipu"}},
 		{"CEK with a 62 phone number is a complaint", "cek 6281234567890 nomor penipu",
@@ -256,6 +258,18 @@ func TestParseCustomCourtesy(t *testing.T) {
 	} {
 		if got := p.Parse(in).Kind; got != want {
 			t.Errorf("Parse(%q).Kind = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestParseCourtesyThroughSlang(t *testing.T) {
+	p, err := New(Config{Slang: map[string]string{"mksh": "terima kasih", "bpk": "bapak", "mimin": "admin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{"mksh bpk", "Mksh mimin", "terima kasih bpk"} {
+		if got := p.Parse(in); got.Kind != Courtesy {
+			t.Errorf("Parse(%q).Kind = %v (normalised %q), want courtesy", in, got.Kind, got.Normalized)
 		}
 	}
 }
