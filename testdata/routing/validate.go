@@ -12,8 +12,8 @@
 //
 //	go run testdata/routing/validate.go -regions DIR testdata/routing/train.tsv testdata/routing/test.tsv
 //
-// DIR holds provinces.csv and regencies.csv with "code" and "name" columns, e.g. the data/
-// directory of the npm package idn-area-data@4.0.1 (`npm pack idn-area-data@4.0.1`).
+// DIR holds provinces.csv and regencies.csv with "code" and "name" columns: configs/regions (the
+// default) or the data/ directory of the npm package idn-area-data@4.0.1.
 package main
 
 import (
@@ -119,7 +119,9 @@ func loadCodes(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("read regions: %w", err)
 	}
 	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
+	r := csv.NewReader(f)
+	r.Comment = '#' // configs/regions files open with a generated-file notice
+	recs, err := r.ReadAll()
 	if err != nil {
 		return nil, fmt.Errorf("parse regions %s: %w", path, err)
 	}
