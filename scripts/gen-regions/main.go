@@ -147,7 +147,7 @@ func run(from, out string) error {
 		dists = append(dists, district{code: r[0], regency: r[1], name: strings.TrimSpace(r[2])})
 	}
 
-	aliases, aerrs := buildAliases(provs, regs, provByCode, regByName)
+	aliases, aerrs := buildAliases(provs, regs, regByName)
 	errs = append(errs, aerrs...)
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -198,7 +198,7 @@ func run(from, out string) error {
 // buildAliases generates the mechanical forms for every region, adds the
 // hand-written tables, and checks that no alias names two places unless they
 // share the bare name (a regency/city pair, or a province and its city).
-func buildAliases(provs []province, regs []regency, provByCode map[string]province, regByName map[string]regency) ([]alias, []error) {
+func buildAliases(provs []province, regs []regency, regByName map[string]regency) ([]alias, []error) {
 	var errs []error
 	set := map[string]map[string]string{} // alias → code → context
 	sameName := map[string]bool{}         // aliases allowed to name several codes
@@ -311,11 +311,10 @@ func buildAliases(provs []province, regs []regency, provByCode map[string]provin
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].code != out[j].code {
-			return codeLess(out[i].code, out[j].code)
+			return out[i].code < out[j].code // "32" < "32.04": a province before its regencies
 		}
 		return out[i].alias < out[j].alias
 	})
-	_ = provByCode
 	return out, errs
 }
 
@@ -327,9 +326,6 @@ func keys(m map[string]string) []string {
 	sort.Strings(ks)
 	return ks
 }
-
-// codeLess orders Kemendagri codes so that a province precedes its regencies.
-func codeLess(a, b string) bool { return a < b }
 
 // norm is the normal form the matcher uses: lowercase ASCII letters and
 // digits, every other byte a separator, words joined by single spaces.
