@@ -100,3 +100,9 @@ bench: ## run the benchmarks only: go test -bench . -benchmem ./...
 
 clean: ## remove bin/
 	rm -rf bin/
+
+.PHONY: eval-routing
+eval-routing: ## routing scores (category, agency, per category/level, triage share) on testdata/routing/test.tsv; SPLIT=train (+ERRORS=1) while tuning
+	@go build -o bin/sms1708 ./cmd/sms1708
+	@tail -n +2 testdata/routing/$(or $(SPLIT),test).tsv | cut -f1,2 | bin/sms1708 route --config configs/dev.yaml --batch \
+	  | go run ./scripts/evalrouting -labels testdata/routing/$(or $(SPLIT),test).tsv $(if $(ERRORS),-errors)

@@ -65,11 +65,37 @@ type Inbound struct {
 	// audit but never becomes a message, so nothing ever replies to it.
 	// A non-empty MSISDN that is not 1 to 20 digits makes the record a
 	// dead letter.
-	MSISDN     string
+	MSISDN string
+	// Part, when not nil, makes the record one part of a concatenated
+	// message (UDH IEI 0x00/0x08 or the SAR TLVs): besides its inbound row
+	// it gets a parts row, and no messages row — the assembler makes one
+	// message of all the parts (see Assembler). Alphabet must then name
+	// the alphabet of Part.UserData (text.Alphabet's String), since the
+	// parts are decoded together, later. A part with Total 1 is a whole
+	// message: Part is ignored and Text is the message. A part whose
+	// numbers are impossible (Total 0, Seq 0 or above Total, RefBits not 8
+	// or 16, an 8-bit Ref above 255) is a dead letter. A part from a
+	// sender without an MSISDN is kept for the audit only, like any text
+	// from such a sender.
+	Part       *Part
 	ReceivedAt time.Time // zero means now
 	// Done is called exactly once, from the ingest's goroutine, with nil
 	// only after the record is committed. It must not block.
 	Done func(error)
+}
+
+// Part is one part of a concatenated MO, as the SMPP layer found it.
+type Part struct {
+	// Ref is the reference shared by the parts; RefBits its width on the
+	// wire (8 or 16: SAR references are 16 bits). Two messages whose
+	// references differ in width are different messages.
+	Ref     uint16
+	RefBits uint8
+	// Total is the number of parts, Seq this part's number (1..Total).
+	Total, Seq uint8
+	// UserData is the raw user data without the UDH, in the record's
+	// DataCoding and Alphabet.
+	UserData []byte
 }
 
 // IngestConfig tunes the group commit. Zero values take the defaults.
@@ -124,6 +150,7 @@ type Ingest struct {
 	m           *Metrics
 	logger      *slog.Logger
 	onCommitted func(messageIDs []int64)
+	onParts     func(partIDs []int64)
 	queue       chan Inbound
 
 	// mu orders Submit against Run closing: Submit sends under the read
@@ -157,6 +184,12 @@ func NewIngest(db *DB, cfg IngestConfig, m *Metrics, logger *slog.Logger, onComm
 		queue:       make(chan Inbound, cfg.Queue),
 	}
 }
+
+// OnParts sets f to be called from the ingest's goroutine after each flush
+// with the ids of the parts rows it committed, to hand them to the
+// assembler (Assembler.Notify) without a polling delay; f must not block.
+// Call it before Run.
+func (in *Ingest) OnParts(f func(partIDs []int64)) { in.onParts = f }
 
 // Submit queues rec. It never blocks: when the queue is full, or the ingest
 // has stopped, rec.Done is called at once with ErrOverloaded or ErrClosed.
@@ -254,12 +287,18 @@ func (in *Ingest) flush(ctx context.Context, batch []Inbound) {
 	for i := range batch {
 		rows[i] = prepare(&batch[i])
 	}
-	var committed []int64
-	in.store(ctx, batch, rows, &committed)
-	if len(committed) > 0 && in.onCommitted != nil {
-		in.onCommitted(committed)
+	var c committedIDs
+	in.store(ctx, batch, rows, &c)
+	if len(c.messages) > 0 && in.onCommitted != nil {
+		in.onCommitted(c.messages)
+	}
+	if len(c.parts) > 0 && in.onParts != nil {
+		in.onParts(c.parts)
 	}
 }
+
+// committedIDs are the ids of the messages and parts rows a flush committed.
+type committedIDs struct{ messages, parts []int64 }
 
 // store inserts recs (prepared as rows) in one statement. When a statement
 // fails because of what is in it (a data or integrity error) the batch is
@@ -268,8 +307,8 @@ func (in *Ingest) flush(ctx context.Context, batch []Inbound) {
 // becomes a dead letter. Any other failure — connection, timeout, server
 // going away — fails the whole batch with ErrNotCommitted: the SMSC will
 // redeliver, which is safe.
-func (in *Ingest) store(ctx context.Context, recs []Inbound, rows []ingestRow, committed *[]int64) {
-	msgIDs, err := in.insert(ctx, rows)
+func (in *Ingest) store(ctx context.Context, recs []Inbound, rows []ingestRow, committed *committedIDs) {
+	ids, err := in.insert(ctx, rows)
 	if err == nil {
 		for i := range recs {
 			if rows[i].kind == kindDead {
@@ -279,8 +318,11 @@ func (in *Ingest) store(ctx context.Context, recs []Inbound, rows []ingestRow, c
 			}
 			in.m.records.WithLabelValues(OutcomeCommitted).Inc()
 			done(recs[i], nil)
-			if msgIDs[i] != 0 {
-				*committed = append(*committed, msgIDs[i])
+			if ids[i].message != 0 {
+				committed.messages = append(committed.messages, ids[i].message)
+			}
+			if ids[i].part != 0 {
+				committed.parts = append(committed.parts, ids[i].part)
 			}
 		}
 		return
@@ -302,6 +344,7 @@ func (in *Ingest) store(ctx context.Context, recs []Inbound, rows []ingestRow, c
 	dead.kind = kindDead
 	dead.deadReason = "store: " + errorReason(err)
 	dead.msisdn = ""
+	dead.part = false
 	in.logger.Warn("inbound record stored as dead letter",
 		"operator", dead.operator, "bind", dead.bind, "seq", dead.seq, "reason", dead.deadReason)
 	if _, err2 := in.insert(ctx, []ingestRow{dead}); err2 != nil {
@@ -322,9 +365,9 @@ func (in *Ingest) failAll(recs []Inbound, err error) {
 
 // insert stores rows in one statement (an implicit transaction: the
 // statement's success, read up to ReadyForQuery, is the commit's) and
-// returns, aligned with rows, the id of each row's new messages row (0 for
-// none).
-func (in *Ingest) insert(ctx context.Context, rows []ingestRow) ([]int64, error) {
+// returns, aligned with rows, the ids of each row's new messages or parts
+// row (0 for none).
+func (in *Ingest) insert(ctx context.Context, rows []ingestRow) ([]rowIDs, error) {
 	ctx, cancel := context.WithTimeout(ctx, in.cfg.CommitTimeout)
 	defer cancel()
 	a := newIngestArgs(len(rows))
@@ -337,12 +380,15 @@ func (in *Ingest) insert(ctx context.Context, rows []ingestRow) ([]int64, error)
 	if err == nil {
 		res, err = pgx.CollectRows(pgRows, func(r pgx.CollectableRow) (ordID, error) {
 			var v ordID
-			var id *int64
-			if err := r.Scan(&v.ord, &id); err != nil {
+			var msg, part *int64
+			if err := r.Scan(&v.ord, &msg, &part); err != nil {
 				return v, err
 			}
-			if id != nil {
-				v.id = *id
+			if msg != nil {
+				v.message = *msg
+			}
+			if part != nil {
+				v.part = *part
 			}
 			return v, nil
 		})
@@ -360,14 +406,20 @@ func (in *Ingest) insert(ctx context.Context, rows []ingestRow) ([]int64, error)
 	if in.failing.CompareAndSwap(true, false) {
 		in.logger.Info("ingest storing again")
 	}
-	ids := make([]int64, len(rows))
+	ids := make([]rowIDs, len(rows))
 	for _, r := range res {
-		ids[r.ord-1] = r.id
+		ids[r.ord-1] = r.rowIDs
 	}
 	return ids, nil
 }
 
-type ordID struct{ ord, id int64 }
+// rowIDs are the ids of the messages or parts row stored for one record.
+type rowIDs struct{ message, part int64 }
+
+type ordID struct {
+	ord int64
+	rowIDs
+}
 
 // recordError reports whether err is about the data of the statement (SQLSTATE
 // class 22 data exception, 23 integrity constraint violation, 54 program
@@ -422,6 +474,11 @@ type ingestRow struct {
 	text, alphabet       string
 	invalidChars         int32
 	deadReason, msisdn   string
+	// A part of a concatenated message (see Part).
+	part                    bool
+	ref                     int32
+	refBits, total, partSeq int16
+	userData                []byte
 }
 
 func prepare(rec *Inbound) ingestRow {
@@ -457,8 +514,41 @@ func prepare(rec *Inbound) ingestRow {
 		r.kind, r.deadReason, r.msisdn = kindDead, cleanText(rec.DeadReason), ""
 	case rec.Receipt || rec.ESMClass&0x3C != 0:
 		r.kind, r.msisdn = kindReceipt, ""
+	case rec.Part != nil && rec.Part.Total != 1:
+		if reason := partProblem(rec.Part); reason != "" {
+			r.kind, r.deadReason, r.msisdn = kindDead, reason, ""
+			break
+		}
+		if r.msisdn == "" {
+			break // not a citizen's: kept for the audit only
+		}
+		p := rec.Part
+		r.part = true
+		r.ref, r.refBits, r.total, r.partSeq = int32(p.Ref), int16(p.RefBits), int16(p.Total), int16(p.Seq)
+		r.userData = p.UserData
+		if r.userData == nil {
+			r.userData = []byte{}
+		}
+	}
+	if !r.part {
+		r.userData = []byte{} // unused, but the array may not hold NULL for bytea's sake
 	}
 	return r
+}
+
+// partProblem says what is impossible about p, or "" when nothing is.
+func partProblem(p *Part) string {
+	switch {
+	case p.Total == 0:
+		return "malformed part: total 0"
+	case p.Seq == 0 || p.Seq > p.Total:
+		return fmt.Sprintf("malformed part: seq %d of %d", p.Seq, p.Total)
+	case p.RefBits != 8 && p.RefBits != 16:
+		return fmt.Sprintf("malformed part: %d-bit reference", p.RefBits)
+	case p.RefBits == 8 && p.Ref > 0xFF:
+		return fmt.Sprintf("malformed part: 8-bit reference %d", p.Ref)
+	}
+	return ""
 }
 
 // cleanText returns s as PostgreSQL text can hold it: valid UTF-8 without
@@ -473,23 +563,25 @@ func cleanText(s string) string {
 }
 
 // ingestSQL stores a batch in one statement: the inbound rows, and for each
-// citizen's text its messages row, pointing at its inbound row. Inbound ids
-// are drawn up front (nextval in a materialized CTE) so that both inserts
-// and the result can refer to them; the result is one row per input, in
-// input order (ord), with the message id or NULL. The foreign key from
-// messages to inbound is checked at the end of the statement, when both
-// inserts are done.
+// citizen's text its messages row, or for each part of a citizen's long text
+// its parts row, pointing at its inbound row. Inbound ids are drawn up front
+// (nextval in a materialized CTE) so that every insert and the result can
+// refer to them; the result is one row per input, in input order (ord), with
+// the message id and the part id or NULLs. The foreign keys to inbound are
+// checked at the end of the statement, when all the inserts are done.
 const ingestSQL = `
 WITH r AS MATERIALIZED (
     SELECT nextval('inbound_id_seq') AS inbound_id, u.*
     FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::int8[], $5::int8[],
                 $6::text[], $7::int2[], $8::int2[], $9::text[], $10::int2[], $11::int2[],
                 $12::text[], $13::bytea[], $14::text[], $15::text[], $16::int4[],
-                $17::text[], $18::text[])
+                $17::text[], $18::text[],
+                $19::bool[], $20::int4[], $21::int2[], $22::int2[], $23::int2[], $24::bytea[])
          WITH ORDINALITY AS u(received_at, operator, bind, command, seq,
                               source_addr, source_ton, source_npi, dest_addr, esm_class, data_coding,
                               kind, raw, text, alphabet, invalid_chars,
-                              dead_reason, msisdn, ord)
+                              dead_reason, msisdn,
+                              is_part, ref, ref_bits, total, part_seq, user_data, ord)
 ),
 ins AS (
     INSERT INTO inbound (id, received_at, operator, bind, command, seq,
@@ -503,11 +595,23 @@ ins AS (
 msg AS (
     INSERT INTO messages (inbound_id, operator, source, source_ton, dest, text, received_at)
     SELECT inbound_id, operator, msisdn, source_ton, dest_addr, text, received_at
-    FROM r WHERE kind = 'mo' AND msisdn <> ''
+    FROM r WHERE kind = 'mo' AND msisdn <> '' AND NOT is_part
+    ORDER BY ord
+    RETURNING id, inbound_id
+),
+prt AS (
+    INSERT INTO parts (inbound_id, operator, source, source_ton, dest, ref, ref_bits, total, seq,
+                       data_coding, alphabet, user_data, received_at)
+    SELECT inbound_id, operator, msisdn, source_ton, dest_addr, ref, ref_bits, total, part_seq,
+           data_coding, alphabet, user_data, received_at
+    FROM r WHERE kind = 'mo' AND msisdn <> '' AND is_part
     ORDER BY ord
     RETURNING id, inbound_id
 )
-SELECT r.ord, msg.id FROM r LEFT JOIN msg USING (inbound_id) ORDER BY r.ord`
+SELECT r.ord, msg.id, prt.id FROM r
+LEFT JOIN msg USING (inbound_id)
+LEFT JOIN prt USING (inbound_id)
+ORDER BY r.ord`
 
 // ingestArgs are the column arrays of ingestSQL.
 type ingestArgs struct {
@@ -518,6 +622,10 @@ type ingestArgs struct {
 	sourceTON, sourceNPI, esmClass, dataCoding []int16
 	raw                                        [][]byte
 	invalidChars                               []int32
+	isPart                                     []bool
+	ref                                        []int32
+	refBits, total, partSeq                    []int16
+	userData                                   [][]byte
 }
 
 func newIngestArgs(n int) *ingestArgs {
@@ -531,6 +639,9 @@ func newIngestArgs(n int) *ingestArgs {
 		sourceTON: make([]int16, 0, n), sourceNPI: make([]int16, 0, n),
 		esmClass: make([]int16, 0, n), dataCoding: make([]int16, 0, n),
 		raw: make([][]byte, 0, n), invalidChars: make([]int32, 0, n),
+		isPart: make([]bool, 0, n), ref: make([]int32, 0, n),
+		refBits: make([]int16, 0, n), total: make([]int16, 0, n), partSeq: make([]int16, 0, n),
+		userData: make([][]byte, 0, n),
 	}
 }
 
@@ -553,11 +664,18 @@ func (a *ingestArgs) add(r *ingestRow) {
 	a.invalidChars = append(a.invalidChars, r.invalidChars)
 	a.deadReason = append(a.deadReason, r.deadReason)
 	a.msisdn = append(a.msisdn, r.msisdn)
+	a.isPart = append(a.isPart, r.part)
+	a.ref = append(a.ref, r.ref)
+	a.refBits = append(a.refBits, r.refBits)
+	a.total = append(a.total, r.total)
+	a.partSeq = append(a.partSeq, r.partSeq)
+	a.userData = append(a.userData, r.userData)
 }
 
 func (a *ingestArgs) args() []any {
 	return []any{a.receivedAt, a.operator, a.bind, a.command, a.seq,
 		a.sourceAddr, a.sourceTON, a.sourceNPI, a.destAddr, a.esmClass, a.dataCoding,
 		a.kind, a.raw, a.text, a.alphabet, a.invalidChars,
-		a.deadReason, a.msisdn}
+		a.deadReason, a.msisdn,
+		a.isPart, a.ref, a.refBits, a.total, a.partSeq, a.userData}
 }

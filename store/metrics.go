@@ -20,6 +20,12 @@ type Metrics struct {
 	batchRecords  prometheus.Histogram
 	records       *prometheus.CounterVec
 	queueDepth    prometheus.Gauge
+
+	partsPending       prometheus.Gauge
+	assemblyTimeouts   prometheus.Counter
+	assemblyCompleted  prometheus.Counter
+	assemblyDuplicates prometheus.Counter
+	assemblyLate       prometheus.Counter
 }
 
 // NewMetrics registers the store's metrics on reg.
@@ -46,6 +52,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		queueDepth: f.NewGauge(prometheus.GaugeOpts{
 			Name: "sms1708_ingest_queue_records",
 			Help: "Records waiting in the ingest queue.",
+		}),
+		partsPending: f.NewGauge(prometheus.GaugeOpts{
+			Name: "sms1708_assembly_parts_pending",
+			Help: "Parts of long MO waiting for the rest of their message: not yet assembled, or in an open assembly. Counted in PostgreSQL, so every instance reports the same number.",
+		}),
+		assemblyTimeouts: f.NewCounter(prometheus.CounterOpts{
+			Name: "sms1708_assembly_timeouts_total",
+			Help: "Long MO made into a message with gap markers because parts were missing after the timeout (or their reference was reused).",
+		}),
+		assemblyCompleted: f.NewCounter(prometheus.CounterOpts{
+			Name: "sms1708_assembly_completed_total",
+			Help: "Long MO assembled with every part.",
+		}),
+		assemblyDuplicates: f.NewCounter(prometheus.CounterOpts{
+			Name: "sms1708_assembly_duplicate_parts_total",
+			Help: "Parts byte-identical to one already assembled (redelivered); kept, not joined.",
+		}),
+		assemblyLate: f.NewCounter(prometheus.CounterOpts{
+			Name: "sms1708_assembly_late_parts_total",
+			Help: "Parts that arrived after their message was made with a gap; they joined its text or its ticket.",
 		}),
 	}
 	for _, o := range []string{OutcomeCommitted, OutcomeDead, OutcomeFailed, OutcomeOverloaded} {

@@ -66,6 +66,7 @@ type Config struct {
 	Replies   string           `yaml:"replies"` // path of the reply templates, relative to this file
 	Ingest    IngestConfig     `yaml:"ingest"`
 	Operators []OperatorConfig `yaml:"operators"`
+	Routing   RoutingConfig    `yaml:"routing"` // classifier files and threshold (route.go)
 	Shutdown  struct {
 		Grace Duration `yaml:"grace"`
 	} `yaml:"shutdown"`
@@ -234,6 +235,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShortCode == "" {
 		bad("short_code", "missing")
+	}
+	if m := c.Routing.MinConfidence; m < 0 || m >= 1 {
+		bad("routing.min_confidence", "%v: want 0 ≤ x < 1 (0 = default)", m)
 	}
 	if len(c.Operators) == 0 {
 		bad("operators", "at least one operator is needed")

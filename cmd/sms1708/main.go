@@ -6,6 +6,7 @@
 //	sms1708 migrate      --config FILE   apply database migrations and exit
 //	sms1708 check-config --config FILE   validate the configuration and exit
 //	sms1708 ticket check NUMBER          is NUMBER a well-formed ticket number?
+//	sms1708 route        --config FILE   route a text (or --batch lines) and explain
 package main
 
 import (
@@ -45,6 +46,8 @@ commands:
   migrate      --config FILE   apply the database migrations and exit
   check-config --config FILE   validate the configuration, print it with secrets hidden, exit
   ticket check NUMBER          exit 0 if NUMBER is a well-formed ticket number (check digit)
+  route        --config FILE   "text": print the routing decision and why; --batch: id<TAB>text
+                               lines on stdin → id<TAB>category<TAB>agency_id<TAB>confidence
 `
 
 // run is main without the process: tests call it.
@@ -66,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 		err = checkConfig(args[1:], stdout)
 	case "ticket":
 		err = ticket(args[1:], stdout)
+	case "route":
+		err = route(args[1:], os.Stdin, stdout)
 	default:
 		fmt.Fprintf(stderr, "sms1708: unknown command %q\n\n%s", args[0], usage)
 		return 2

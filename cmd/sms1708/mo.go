@@ -44,14 +44,38 @@ func (h *moHandler) HandleInbound(in smpp.Inbound, done func(error)) {
 	// a receipt or notification, stored and acked, never a complaint.
 	rec.Receipt = p.ESMClass&0x3C != 0
 	data := p.Payload()
+	var concat text.Concat
+	var isPart bool
 	if p.ESMClass&0x40 != 0 {
-		_, ud, err := text.SplitUDH(data)
+		udh, ud, err := text.SplitUDH(data)
+		if err == nil {
+			concat, isPart, err = text.ParseConcat(udh)
+		}
 		if err != nil {
 			rec.DeadReason = "user data header: " + err.Error()
 			h.ingest.Submit(rec)
 			return
 		}
 		data = ud
+	}
+	// SAR TLVs (SMPP 3.4 §5.3.2.22–24) say the same as the UDH's
+	// concatenation element, for SMSCs that strip the UDH; the UDH wins
+	// when both are there.
+	if ref, okRef := p.TLV(smpp.TagSarMsgRefNum); !isPart && okRef {
+		total, _ := p.TLV(smpp.TagSarTotalSegments)
+		seq, _ := p.TLV(smpp.TagSarSegmentSeqnum)
+		c, err := text.ParseSAR(ref, total, seq)
+		if err != nil {
+			rec.DeadReason = err.Error()
+			h.ingest.Submit(rec)
+			return
+		}
+		concat, isPart = c, true
+	}
+	// A receipt is never a part of a citizen's text; a "part" 1 of 1 is a
+	// whole message.
+	if isPart && !rec.Receipt && concat.Total > 1 {
+		rec.Part = &store.Part{Ref: concat.Ref, RefBits: concat.RefBits, Total: concat.Total, Seq: concat.Seq, UserData: data}
 	}
 	dec := text.DecodeShortMessage(p.DataCoding, h.alphabet, data)
 	rec.Text, rec.Alphabet, rec.InvalidChars = dec.Text, dec.Alphabet.String(), dec.Invalid

@@ -38,6 +38,7 @@ type daemon struct {
 	db        *store.DB
 	redis     *store.Redis
 	ingest    *store.Ingest
+	assembler *store.Assembler
 	processor *router.Processor
 	dispatch  *router.Dispatcher
 	operators []*smpp.Operator
@@ -63,7 +64,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.S
 //  1. the SMPP binds stop taking new PDUs and drain: every MO already handed
 //     to the ingest is committed and answered, then each bind unbinds;
 //  2. the ingest flushes what it still holds;
-//  3. the processor and the dispatcher finish their current batch;
+//  3. the assembler, the processor and the dispatcher finish their current
+//     batch (a part left unassembled is found by the next start's sweep);
 //  4. the HTTP server, Redis and PostgreSQL close.
 //
 // A run group (oklog/run) interrupts all actors at once; the promise "ack
@@ -107,6 +109,8 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	d.processor = router.NewProcessor(db, router.ProcessorConfig{ShortCode: cfg.ShortCode, TriageID: cfg.TriageID},
 		cfg.templates, rm, logger.With("component", "router"), func() { d.dispatch.Notify() })
 	d.ingest = store.NewIngest(db, cfg.ingestConfig(), stm, logger.With("component", "ingest"), d.processor.Notify)
+	d.assembler = store.NewAssembler(db, cfg.assemblerConfig(), stm, logger.With("component", "assembly"), d.processor.Notify)
+	d.ingest.OnParts(d.assembler.Notify)
 	for _, oc := range cfg.Operators {
 		h := &moHandler{ingest: d.ingest, alphabet: oc.alphabet()}
 		op, err := smpp.NewOperator(oc.smppConfig(), h, smpp.Options{
@@ -144,6 +148,7 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 
 	go func() { httpErr <- d.http.Serve(ln) }()
 	goWG(&workWG, func() { _ = d.processor.Run(workCtx) })
+	goWG(&workWG, func() { _ = d.assembler.Run(workCtx) })
 	goWG(&workWG, func() { _ = d.dispatch.Run(workCtx) })
 	goWG(&ingestWG, func() { _ = d.ingest.Run(ingestCtx) })
 	for _, op := range d.operators {

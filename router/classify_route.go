@@ -1,0 +1,320 @@
+package router
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/sp4n-lapor/sms1708/parser"
+)
+
+// strengthScale sets how fast the confidence grows with the winning score:
+// one strong phrase (weight ~6) gives ~0.8 before the margin is applied.
+const strengthScale = 4.0
+
+// Route parses text and routes it. Commands that are not complaints get a
+// Route too (the caller decides what to do with them); it is computed from
+// whatever text they carry.
+func (c *Classifier) Route(text string) (parser.Command, Route) {
+	cmd := c.parser.Parse(text)
+	return cmd, c.RouteCommand(cmd)
+}
+
+// RouteCommand routes a command made by c.Parser(). The agency is always
+// set: an explicit agency keyword wins, then the first jurisdiction rule of
+// the best topic, and the triage desk when unsure.
+func (c *Classifier) RouteCommand(cmd parser.Command) Route {
+	s := c.scratch.Get().(*routeScratch)
+	defer c.scratch.Put(s)
+	regionMatches := c.regions.Match(cmd.Normalized)
+	c.match(cmd.Normalized, regionMatches, s)
+
+	// The best topic of each category; the best two categories.
+	for k := range s.cats {
+		s.cats[k], s.best[k] = 0, -1
+	}
+	for t, v := range s.scores {
+		k := c.topics[t].category
+		if v > s.cats[k] {
+			s.cats[k], s.best[k] = v, int32(t)
+		}
+	}
+	k1, k2 := -1, -1
+	for k, v := range s.cats {
+		switch {
+		case v <= 0:
+		case k1 < 0 || v > s.cats[k1]:
+			k1, k2 = k, k1
+		case k2 < 0 || v > s.cats[k2]:
+			k2 = k
+		}
+	}
+
+	var r Route
+	region, regionOK := c.pickRegion(regionMatches)
+	if regionOK {
+		r.Region = region.Code
+	}
+	topicIdx := -1
+	if k1 < 0 {
+		r.Category = OtherCategory
+		r.Explain = append(r.Explain, "tidak ada kata topik yang dikenal → "+OtherCategory)
+	} else {
+		s1 := float64(s.cats[k1])
+		s2 := 0.0
+		if k2 >= 0 {
+			s2 = float64(s.cats[k2])
+		}
+		r.Confidence = round3((1 - math.Exp(-s1/strengthScale)) * s1 / (s1 + s2))
+		topicIdx = int(s.best[k1])
+		t := &c.topics[topicIdx]
+		r.Category = c.catNames[k1]
+		if t.sub != "" {
+			r.Category += " > " + t.sub
+		}
+		r.Explain = append(r.Explain, c.explainWords(s, topicIdx, r.Category))
+		conf := fmt.Sprintf("keyakinan %.2f (skor %.1f", r.Confidence, s1)
+		if k2 >= 0 {
+			conf += fmt.Sprintf(" vs %.1f %s", s2, c.catNames[k2])
+		}
+		r.Explain = append(r.Explain, conf+")")
+	}
+	if regionOK {
+		r.Explain = append(r.Explain, c.explainRegion(region))
+	}
+
+	// An agency keyword the citizen typed wins over everything.
+	if cmd.Keyword != "" {
+		if a, ok := c.dir.ByKeyword(cmd.Keyword); ok {
+			r.AgencyID = a.ID
+			if r.Region == "" {
+				r.Region = a.Region
+			}
+			r.Explain = append(r.Explain, fmt.Sprintf("kata kunci %s → %s (%s)", cmd.Keyword, a.ID, a.Name))
+			return r
+		}
+	}
+
+	if topicIdx < 0 {
+		return c.toTriage(r, "topik tidak dikenali")
+	}
+	if r.Confidence < c.min {
+		return c.toTriage(r, fmt.Sprintf("keyakinan %.2f di bawah ambang %.2f", r.Confidence, c.min))
+	}
+	for _, ri := range c.topics[topicIdx].rules {
+		ru := &c.rules[ri]
+		if !c.ruleApplies(ru, s) {
+			continue
+		}
+		return c.applyRule(r, ru, region, regionOK)
+	}
+	return c.toTriage(r, "tidak ada aturan untuk topik "+c.topics[topicIdx].id)
+}
+
+// match finds the lexicon patterns in the normalised text and scores the
+// topics. Each pattern counts once per text; at each word the longest
+// phrase counts and covers the words inside it ("lampu jalan" is street
+// lighting, not "jalan"); rule signals are recorded wherever they occur.
+//
+// Words that name a region count for no topic: "Bandar Lampung" is not
+// about drug dealers, "Tanah Datar" not about land.
+func (c *Classifier) match(norm string, regions []RegionMatch, s *routeScratch) {
+	s.words = s.words[:0]
+	s.hits = s.hits[:0]
+	s.seen = s.seen[:0]
+	clear(s.scores)
+	for i := 0; i < len(norm) && len(s.words) < maxRouteWords; {
+		for i < len(norm) && norm[i] == ' ' {
+			i++
+		}
+		j := i
+		for j < len(norm) && norm[j] != ' ' {
+			j++
+		}
+		if j > i {
+			s.words = append(s.words, c.stem.id(norm[i:j]))
+		}
+		i = j
+	}
+	for _, m := range regions {
+		for i := max(m.Start, 0); i < m.End && i < len(s.words); i++ {
+			s.words[i] = -1
+		}
+	}
+	covered := 0
+	for i, id := range s.words {
+		if id < 0 {
+			continue
+		}
+		counted := false
+		for _, p := range c.byFirst[id] {
+			pw := c.patterns[p].words
+			if len(pw) > len(s.words)-i || !slices.Equal(pw, s.words[i:i+len(pw)]) {
+				continue
+			}
+			h := hit{pattern: p, start: int32(i)}
+			if !counted && i >= covered && len(c.patterns[p].post) > 0 {
+				counted, h.counted = true, true
+				covered = i + len(pw)
+				if !slices.Contains(s.seen, p) {
+					s.seen = append(s.seen, p)
+					for _, x := range c.patterns[p].post {
+						s.scores[x.topic] += x.weight
+					}
+				}
+			}
+			s.hits = append(s.hits, h)
+		}
+	}
+}
+
+func (c *Classifier) matched(s *routeScratch, p int32) bool {
+	for _, h := range s.hits {
+		if h.pattern == p {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Classifier) ruleApplies(ru *rule, s *routeScratch) bool {
+	for _, p := range ru.unless {
+		if c.matched(s, p) {
+			return false
+		}
+	}
+	if len(ru.when) == 0 {
+		return true
+	}
+	for _, p := range ru.when {
+		if c.matched(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// pickRegion chooses the region the complaint is about among those the text
+// names: an unambiguous one before an ambiguous one, a regency or city
+// before a province, the first before later ones.
+func (c *Classifier) pickRegion(ms []RegionMatch) (RegionMatch, bool) {
+	best, bestScore := -1, -1
+	for i, m := range ms {
+		g, ok := c.regions.Get(m.Code)
+		if !ok {
+			continue
+		}
+		score := 0
+		if g.Kind != KindProvince {
+			score += 2
+		}
+		if len(m.Ambiguous) == 0 {
+			score += 4
+		}
+		if score > bestScore {
+			best, bestScore = i, score
+		}
+	}
+	if best < 0 {
+		return RegionMatch{}, false
+	}
+	return ms[best], true
+}
+
+func (c *Classifier) applyRule(r Route, ru *rule, region RegionMatch, regionOK bool) Route {
+	if ru.agency != "" {
+		a, _ := c.dir.Get(ru.agency)
+		r.AgencyID = a.ID
+		r.Explain = append(r.Explain, fmt.Sprintf("aturan %s → %s (%s)", ru.id, a.ID, a.Name))
+		return r
+	}
+	levelName := map[string]string{LevelRegency: "kabupaten/kota", LevelProvince: "provinsi"}[ru.level]
+	if !regionOK {
+		if ru.otherwise != "" {
+			a, _ := c.dir.Get(ru.otherwise)
+			r.AgencyID = a.ID
+			r.Explain = append(r.Explain, fmt.Sprintf("aturan %s: tingkat %s, wilayah tidak disebut → %s (%s)", ru.id, levelName, a.ID, a.Name))
+			return r
+		}
+		return c.toTriage(r, fmt.Sprintf("aturan %s: tingkat %s, tetapi wilayah tidak disebut", ru.id, levelName))
+	}
+	g, _ := c.regions.Get(region.Code)
+	code, note := region.Code, ""
+	switch {
+	case ru.level == LevelProvince:
+		code = g.Province
+	case g.Kind == KindProvince:
+		// Only the province is known: its government supervises the
+		// regencies and can pass the ticket on.
+		note = " (hanya provinsi yang disebut)"
+	}
+	a, ok := c.dir.ForRegion(code)
+	if !ok {
+		return c.toTriage(r, fmt.Sprintf("aturan %s: tidak ada pemerintah daerah untuk wilayah %s", ru.id, code))
+	}
+	r.AgencyID = a.ID
+	r.Explain = append(r.Explain, fmt.Sprintf("aturan %s: tingkat %s%s → %s (%s)", ru.id, levelName, note, a.ID, a.Name))
+	return r
+}
+
+func (c *Classifier) toTriage(r Route, why string) Route {
+	r.AgencyID = c.triage.ID
+	r.Triage = true
+	r.Explain = append(r.Explain, fmt.Sprintf("%s → %s (%s)", why, c.triage.ID, c.triage.Name))
+	return r
+}
+
+// explainWords names the words that made the topic, strongest first.
+func (c *Classifier) explainWords(s *routeScratch, topicIdx int, category string) string {
+	type w struct {
+		text   string
+		weight float32
+	}
+	var ws []w
+	for _, p := range s.seen {
+		for _, x := range c.patterns[p].post {
+			if int(x.topic) == topicIdx {
+				ws = append(ws, w{c.patterns[p].text, x.weight})
+			}
+		}
+	}
+	slices.SortStableFunc(ws, func(a, b w) int {
+		switch {
+		case a.weight > b.weight:
+			return -1
+		case a.weight < b.weight:
+			return 1
+		}
+		return 0
+	})
+	var b strings.Builder
+	b.WriteString("kata ")
+	for i, x := range ws {
+		if i == 5 {
+			b.WriteString(", …")
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("'" + x.text + "' +" + strconv.FormatFloat(float64(x.weight), 'f', 1, 32))
+	}
+	b.WriteString(" → " + category + " (topik " + c.topics[topicIdx].id + ")")
+	return b.String()
+}
+
+func (c *Classifier) explainRegion(m RegionMatch) string {
+	g, _ := c.regions.Get(m.Code)
+	s := fmt.Sprintf("wilayah '%s' → %s %s", m.Words, m.Code, g.Name)
+	if m.ViaDistrict {
+		s += " (lewat kecamatan)"
+	}
+	if len(m.Ambiguous) > 0 {
+		s += " (bisa juga " + strings.Join(m.Ambiguous, ", ") + ")"
+	}
+	return s
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
