@@ -44,6 +44,7 @@ type Processor struct {
 	metrics *Metrics
 	logger  *slog.Logger
 	queued  func() // told when replies were queued (wakes the dispatcher)
+	flood   *Flood // nil: no per-number limits
 
 	mu   sync.Mutex
 	ids  []int64
@@ -65,6 +66,9 @@ func NewProcessor(s Store, cfg ProcessorConfig, tpl Templates, m *Metrics, logge
 	p.tpl.Store(&tpl)
 	return p
 }
+
+// SetFlood installs per-number reply limits. Call it before Run.
+func (p *Processor) SetFlood(f *Flood) { p.flood = f }
 
 // SetTemplates swaps the reply templates (after a reload validated them).
 func (p *Processor) SetTemplates(t Templates) { p.tpl.Store(&t) }
@@ -140,7 +144,9 @@ func (p *Processor) Run(ctx context.Context) error {
 
 func (p *Processor) processOnce(ctx context.Context, ids []int64, sweep bool) (int, error) {
 	start := time.Now()
-	decisions, err := p.store.Process(ctx, ids, p.cfg.Batch, sweep, p.Decide)
+	decisions, err := p.store.Process(ctx, ids, p.cfg.Batch, sweep, func(msgs []Message) []Decision {
+		return p.decide(ctx, msgs)
+	})
 	if err != nil {
 		p.metrics.processErrors.Inc()
 		return 0, err
@@ -164,10 +170,26 @@ func (p *Processor) processOnce(ctx context.Context, ids []int64, sweep bool) (i
 // every complaint is a ticket for the national triage desk ("no wrong door":
 // when the right agency cannot be told, the triage desk, never nowhere).
 func (p *Processor) Decide(msgs []Message) []Decision {
+	return p.decide(context.Background(), msgs)
+}
+
+func (p *Processor) decide(ctx context.Context, msgs []Message) []Decision {
 	tpl := *p.tpl.Load()
+	// Count every message against its number's limits before deciding; a
+	// message over the limit is still processed, only its replies are held.
+	nums := make([]string, len(msgs))
+	for i, m := range msgs {
+		nums[i] = m.Source
+	}
+	allowed := p.flood.Allow(ctx, nums)
 	out := make([]Decision, 0, len(msgs))
-	for _, m := range msgs {
-		out = append(out, p.decideOne(tpl, m))
+	for i, m := range msgs {
+		d := p.decideOne(tpl, m)
+		if !allowed[i] && len(d.Replies) > 0 {
+			d.RepliesHeld = len(d.Replies)
+			d.Replies = nil
+		}
+		out = append(out, d)
 	}
 	return out
 }

@@ -56,6 +56,9 @@ type Decision struct {
 	Event     string  // note for the ticket's first event, e.g. "diterima via SMS"
 	Replies   []Reply
 	Outcome   string // fixed set, for metrics and the message row: "ticket", "ignored", …
+	// RepliesHeld counts replies not queued because the number was over
+	// its flood limit (FloodLimits).
+	RepliesHeld int
 }
 
 // Store is the durable side of processing, implemented by package store.

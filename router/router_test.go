@@ -288,3 +288,83 @@ func TestDispatcherRecordsEveryOutcome(t *testing.T) {
 		}
 	}
 }
+
+type fakeCounter struct {
+	mu   sync.Mutex
+	n    map[string]int64
+	down bool
+}
+
+func (c *fakeCounter) CountMessages(ctx context.Context, nums []string) ([]int64, []int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down {
+		return nil, nil, errors.New("redis: connection refused")
+	}
+	out := make([]int64, len(nums))
+	for i, n := range nums {
+		c.n[n]++
+		out[i] = c.n[n]
+	}
+	return out, out, nil
+}
+
+func TestFloodHoldsRepliesButKeepsTickets(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	shared := &fakeCounter{n: map[string]int64{}}
+	fl := NewFlood(FloodLimits{PerMinute: 3}, shared, reg, discard())
+	p := NewProcessor(nil, ProcessorConfig{}, testTemplates, NewMetrics(reg, nil), discard(), nil)
+	p.SetFlood(fl)
+	var msgs []Message
+	for i := range 5 {
+		msgs = append(msgs, Message{ID: int64(i + 1), Operator: "telkomsel", Source: "6281234567890", Text: "spam spam"})
+	}
+	msgs = append(msgs, Message{ID: 6, Operator: "telkomsel", Source: "6281111111111", Text: "jalan rusak"})
+	got := p.Decide(msgs)
+	for i, d := range got[:5] {
+		if d.Ticket == nil {
+			t.Errorf("message %d over the limit lost its ticket", i+1)
+		}
+		wantReplies := 1
+		if i >= 3 {
+			wantReplies = 0
+		}
+		if len(d.Replies) != wantReplies || d.RepliesHeld != 1-wantReplies {
+			t.Errorf("message %d: %d replies, %d held; want %d, %d", i+1, len(d.Replies), d.RepliesHeld, wantReplies, 1-wantReplies)
+		}
+	}
+	if len(got[5].Replies) != 1 {
+		t.Errorf("another number was held too: %+v", got[5])
+	}
+	if held := testutil.ToFloat64(fl.held); held != 2 {
+		t.Errorf("replies held = %v, want 2", held)
+	}
+	if over := testutil.ToFloat64(fl.over); over != 1 {
+		t.Errorf("numbers over limit = %v, want 1", over)
+	}
+}
+
+// With Redis down the limits still hold, counted by this instance, and the
+// degraded state shows.
+func TestFloodFallsBackToLocalCounts(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	shared := &fakeCounter{n: map[string]int64{}, down: true}
+	fl := NewFlood(FloodLimits{PerMinute: 2, PerDay: 100}, shared, reg, discard())
+	got := fl.Allow(context.Background(), []string{"6281234567890", "6281234567890", "6281234567890", ""})
+	want := []bool{true, true, false, true}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("Allow = %v, want %v", got, want)
+		}
+	}
+	if up := testutil.ToFloat64(fl.up); up != 0 {
+		t.Errorf("sms1708_flood_shared_up = %v with Redis down, want 0", up)
+	}
+	shared.mu.Lock()
+	shared.down = false
+	shared.mu.Unlock()
+	fl.Allow(context.Background(), []string{"6289999999999"})
+	if up := testutil.ToFloat64(fl.up); up != 1 {
+		t.Errorf("sms1708_flood_shared_up = %v after Redis came back, want 1", up)
+	}
+}
