@@ -239,7 +239,9 @@ func TestSendFallsBackToLocalLimit(t *testing.T) {
 
 func TestThrottledPausesSends(t *testing.T) {
 	p := newPeer(t)
-	r := start(t, testConfig(p.port()), newHandler(), Options{})
+	cfg := testConfig(p.port())
+	cfg.ThrottlePause = time.Minute // cannot run out during the test, however slow the machine
+	r := start(t, cfg, newHandler(), Options{})
 	pc := p.bound(t)
 	res := sendAsync(r.o, context.Background(), "a")
 	sub := pc.expect(CmdSubmitSM, StatusOK, 0)
@@ -251,11 +253,44 @@ func TestThrottledPausesSends(t *testing.T) {
 	if v := testutil.ToFloat64(r.o.m.m.throttled.WithLabelValues("telkomsel")); v != 1 {
 		t.Errorf("throttled_total = %v", v)
 	}
-	// For the next second nothing is sent.
+	// During the pause nothing is sent.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if _, err := r.o.Send(ctx, "1708", "628", "b"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Send during the pause = %v, want it to wait out its context", err)
 	}
 	pc.ping(3) // and no submit_sm was written
+}
+
+func TestThrottlePausesFromConfig(t *testing.T) {
+	tests := []struct {
+		name   string
+		cfg    func(*OperatorConfig)
+		status Status
+		want   time.Duration
+	}{
+		{"throttled, default", func(*OperatorConfig) {}, StatusThrottled, time.Second},
+		{"queue full, default", func(*OperatorConfig) {}, StatusMsgQFul, 5 * time.Second},
+		{"throttled, configured", func(c *OperatorConfig) { c.ThrottlePause = 250 * time.Millisecond }, StatusThrottled, 250 * time.Millisecond},
+		{"queue full, configured", func(c *OperatorConfig) { c.QueueFullPause = 42 * time.Second }, StatusMsgQFul, 42 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(1)
+			tc.cfg(&cfg)
+			o, err := NewOperator(cfg, newHandler(), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := time.Now()
+			o.throttled(tc.status)
+			after := time.Now()
+			o.mu.Lock()
+			until := o.pauseUntil
+			o.mu.Unlock()
+			if until.Before(before.Add(tc.want)) || until.After(after.Add(tc.want)) {
+				t.Errorf("paused until now+%v, want now+%v", until.Sub(before), tc.want)
+			}
+		})
+	}
 }

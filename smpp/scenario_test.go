@@ -61,6 +61,10 @@ import (
 
 const scenarioLimit = 5 * time.Second
 
+// boundSlack is what a bounded wait may overrun its own limit by on a loaded machine: the
+// bound checked is "finite and about its limit", not a latency.
+const boundSlack = 3 * time.Second
+
 // recorder is a Handler that records every inbound PDU and answers it with verdict (nil:
 // ESME_ROK) at once.
 type recorder struct {
@@ -309,7 +313,7 @@ const (
 
 func TestScenarioNoBindResponse(t *testing.T) {
 	sc := newScenario(t, smsctest.Config{Faults: smsctest.Faults{DropBindResp: true}}, func(c *smpp.OperatorConfig) {
-		c.BindTimeout = 50 * time.Millisecond
+		c.BindTimeout = 200 * time.Millisecond
 	})
 	sc.atLeast(2, mBindFailures, "reason", "timeout")
 	sc.atLeast(1, mReconnects)
@@ -442,7 +446,7 @@ func TestScenarioLateResponse(t *testing.T) {
 
 func TestScenarioMissingResponse(t *testing.T) {
 	sc := newScenario(t, smsctest.Config{Faults: smsctest.Faults{SubmitReply: smsctest.ReplyNone}},
-		func(c *smpp.OperatorConfig) { c.Window, c.ResponseTimeout = 1, 500*time.Millisecond })
+		func(c *smpp.OperatorConfig) { c.Window, c.ResponseTimeout = 1, time.Second })
 	sc.bound(1)
 	if _, err := sc.op.Send(sc.ctx, "1708", "6281234567890", "hilang"); !errors.Is(err, smpp.ErrResponseTimeout) {
 		t.Fatalf("Send = %v, want ErrResponseTimeout", err)
@@ -602,14 +606,11 @@ func TestScenarioTCPReset(t *testing.T) {
 	if err := sc.srv.WaitHeld(sc.ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	begin := time.Now()
 	sc.srv.Reset()
+	// ErrConnectionLost, not ErrResponseTimeout: the reset itself failed the pending submit.
 	got := sc.result(res)
 	if !errors.Is(got.err, smpp.ErrConnectionLost) {
 		t.Fatalf("Send = %v, %v; want ErrConnectionLost", got.ids, got.err)
-	}
-	if d := time.Since(begin); d > time.Second {
-		t.Errorf("pending submit failed %v after the reset, want at once", d)
 	}
 	sc.wantMetric(1, mSubmits, "outcome", "lost")
 	sc.wantMetric(0, mInFlight)
@@ -641,29 +642,32 @@ func TestScenarioPeerStopsReading(t *testing.T) {
 	if !errors.Is(err, smpp.ErrResponseTimeout) && !errors.Is(err, smpp.ErrConnectionLost) {
 		t.Fatalf("Send = %v, want a response timeout or a lost connection", err)
 	}
-	if d := time.Since(begin); d > respTimeout+time.Second {
+	if d := time.Since(begin); d > respTimeout+boundSlack {
 		t.Errorf("Send took %v", d)
 	}
 	// Close (drain: an unbind nobody reads) is bounded too.
-	if d := sc.stop(); d > drain+respTimeout+time.Second {
+	if d := sc.stop(); d > drain+respTimeout+boundSlack {
 		t.Errorf("stopping the operator took %v", d)
 	}
 	sc.wantMetric(1, mPDUs, "command", "unbind", "direction", "out")
 }
 
 func TestScenarioThrottling(t *testing.T) {
+	// Far apart, so that which pause ran shows whatever the machine's load: ESME_RTHROTTLED
+	// must let the next submit through well before queueFullPause; after ESME_RMSGQFUL
+	// nothing may go for (at least) probe.
 	const (
 		throttlePause  = 100 * time.Millisecond
-		queueFullPause = time.Second // far from throttlePause, so that the gap tells which one ran
+		queueFullPause = time.Minute
+		probe          = 500 * time.Millisecond
 	)
 	tests := []struct {
-		name     string
-		status   smpp.Status
-		outcome  string
-		min, max time.Duration // the gap before the next submit
+		name    string
+		status  smpp.Status
+		outcome string
 	}{
-		{"throttled", smpp.StatusThrottled, "throttled", throttlePause, queueFullPause},
-		{"queue full", smpp.StatusMsgQFul, "queue_full", queueFullPause, queueFullPause + 2*time.Second},
+		{"throttled", smpp.StatusThrottled, "throttled"},
+		{"queue full", smpp.StatusMsgQFul, "queue_full"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -677,15 +681,26 @@ func TestScenarioThrottling(t *testing.T) {
 				t.Fatalf("Send = %v, want %s", err, tc.status.Name())
 			}
 			sc.srv.SetFaults(smsctest.Faults{})
+			sc.wantMetric(1, mThrottled)
+			sc.wantMetric(1, mSubmits, "outcome", tc.outcome)
+			if tc.status == smpp.StatusMsgQFul {
+				ctx, cancel := context.WithTimeout(sc.ctx, probe)
+				defer cancel()
+				if _, err := sc.op.Send(ctx, "1708", "6281234567890", "dua"); !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("Send during the queue-full pause = %v, want it to wait out its context", err)
+				}
+				if n := len(sc.srv.Submits()); n != 0 {
+					t.Errorf("%d submits reached the SMSC during the pause", n)
+				}
+				return
+			}
 			if _, err := sc.op.Send(sc.ctx, "1708", "6281234567890", "dua"); err != nil {
 				t.Fatalf("Send after the pause: %v", err)
 			}
 			gap := sc.srv.Submits()[0].At.Sub(sc.srv.Rejected()[0].At)
-			if gap < tc.min || gap >= tc.max {
-				t.Errorf("next submit %v after the refusal, want in [%v, %v)", gap, tc.min, tc.max)
+			if gap < throttlePause {
+				t.Errorf("next submit %v after ESME_RTHROTTLED, want ≥ %v", gap, throttlePause)
 			}
-			sc.wantMetric(1, mThrottled)
-			sc.wantMetric(1, mSubmits, "outcome", tc.outcome)
 			sc.wantMetric(1, mSubmits, "outcome", "ok")
 			sc.wantMetric(0, mReconnects)
 		})

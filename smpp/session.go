@@ -68,9 +68,9 @@ type inboundItem struct {
 // handler never delays an enquire_link_resp.
 type session struct {
 	o       *Operator
-	name    string // "telkomsel/0", "telkomsel/0/tx"
-	index   int    // which of cfg.Binds
-	bindCmd uint32 // CmdBindTransceiver, CmdBindTransmitter or CmdBindReceiver
+	name    string   // "telkomsel/0", "telkomsel/0/tx"
+	index   int      // which of cfg.Binds
+	bindCmd uint32   // CmdBindTransceiver, CmdBindTransmitter or CmdBindReceiver
 	conn    net.Conn // the TCP connection, or the TLS connection over it
 	raw     net.Conn // the TCP connection: close closes this one
 	br      *bufio.Reader
