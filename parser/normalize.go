@@ -39,8 +39,9 @@ func (p *Parser) Normalize(s string) string {
 }
 
 // normalize implements Normalize with a given slang table (nil for none).
-// It builds the result in a buffer on the stack, so that a usual SMS costs
-// one allocation (the result), plus the decomposed copy of non-ASCII input.
+// It builds the result in a buffer on the stack, writing each word in place
+// and then squeezing or replacing it there, so that a usual SMS costs one
+// allocation (the result), plus the decomposed copy of non-ASCII input.
 func normalize(s string, slang *slangTable) string {
 	if s == "" {
 		return ""
@@ -48,22 +49,27 @@ func normalize(s string, slang *slangTable) string {
 	if !isASCII(s) {
 		s = norm.NFKD.String(strings.ToValidUTF8(s, "\uFFFD"))
 	}
-	var outBuf [512]byte
-	var tokBuf [64]byte
-	out, tok := outBuf[:0], tokBuf[:0]
+	var buf [512]byte
+	out := buf[:0]
+	start := -1 // where the word being read begins in out; -1 between words
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			i++
 			switch {
-			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-				tok = append(tok, c)
 			case 'A' <= c && c <= 'Z':
-				tok = append(tok, c+'a'-'A')
+				c += 'a' - 'A'
+				fallthrough
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+				if start < 0 {
+					out, start = beginWord(out)
+				}
+				out = append(out, c)
 			case c == '\'' || c == '`':
 			default:
-				out = appendWord(out, tok, slang)
-				tok = tok[:0]
+				if start >= 0 {
+					out, start = endWord(out, start, slang), -1
+				}
 			}
 			continue
 		}
@@ -72,14 +78,48 @@ func normalize(s string, slang *slangTable) string {
 		switch {
 		case isApostrophe(r), unicode.Is(unicode.Mn, r):
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			tok = utf8.AppendRune(tok, unicode.ToLower(r))
+			if start < 0 {
+				out, start = beginWord(out)
+			}
+			out = utf8.AppendRune(out, unicode.ToLower(r))
 		default:
-			out = appendWord(out, tok, slang)
-			tok = tok[:0]
+			if start >= 0 {
+				out, start = endWord(out, start, slang), -1
+			}
 		}
 	}
-	out = appendWord(out, tok, slang)
+	if start >= 0 {
+		out = endWord(out, start, slang)
+	}
 	return string(out)
+}
+
+// beginWord puts the space before a word that is not the first.
+func beginWord(out []byte) ([]byte, int) {
+	if len(out) > 0 {
+		out = append(out, ' ')
+	}
+	return out, len(out)
+}
+
+// endWord squeezes the word out[start:] in place, then expands it: an SMS
+// reduplication ("anak2") is written out twice, a slang word replaced.
+func endWord(out []byte, start int, slang *slangTable) []byte {
+	w := squeeze3(out[start:])
+	out = out[:start+len(w)]
+	if n := len(w); n >= 4 && w[n-1] == '2' && allASCIILetters(w[:n-1]) {
+		out = expandAt(out[:len(out)-1], start, slang)
+		return append(append(out, ' '), out[start:]...)
+	}
+	return expandAt(out, start, slang)
+}
+
+// expandAt replaces the word out[start:] with its slang expansion, if any.
+func expandAt(out []byte, start int, slang *slangTable) []byte {
+	if v, ok := slang.lookup(out[start:]); ok {
+		return append(out[:start], v...)
+	}
+	return out
 }
 
 // isApostrophe reports the characters people use for an apostrophe.
@@ -89,30 +129,6 @@ func isApostrophe(r rune) bool {
 		return true
 	}
 	return false
-}
-
-// appendWord squeezes tok in place, expands it and appends it to out,
-// after a space when out already holds a word.
-func appendWord(out, tok []byte, slang *slangTable) []byte {
-	if len(tok) == 0 {
-		return out
-	}
-	tok = squeeze3(tok)
-	if n := len(tok); n >= 4 && tok[n-1] == '2' && allASCIILetters(tok[:n-1]) {
-		out = appendExpanded(out, tok[:n-1], slang)
-		return appendExpanded(out, tok[:n-1], slang)
-	}
-	return appendExpanded(out, tok, slang)
-}
-
-func appendExpanded(out, tok []byte, slang *slangTable) []byte {
-	if len(out) > 0 {
-		out = append(out, ' ')
-	}
-	if v, ok := slang.lookup(tok); ok {
-		return append(out, v...)
-	}
-	return append(out, tok...)
 }
 
 // slangTable is the slang map with two cheap filters in front of it, since
