@@ -276,7 +276,35 @@ func reservedWord(w string) bool {
 }
 
 // Parse reads one text. It never fails: anything that is not plainly a
-// command is a Complaint, Courtesy or Empty.
+// command is a Complaint, Courtesy or Empty. In order:
+//
+//  1. The text is cut to MaxInput bytes, invalid UTF-8 replaced, trimmed.
+//  2. Leading ANONIM / RAHASIA words, then the longest agency keyword (after
+//     an optional '#', followed by a separator or the end), then flags again,
+//     are taken off; #anonim / #rahasia anywhere are taken out.
+//  3. STOP, BERHENTI, MULAI, BANTUAN, INFO, HELP as the only word, with any
+//     punctuation or emoji around it, are Stop, Start or Help.
+//  4. CEK, STATUS or TAMBAH as the first word, then optional filler words
+//     ("no.", "tiket", "laporan"…), then a ticket-shaped number are Status
+//     or Append: '#' and any digits, or 7 to 12 digits in groups of up to
+//     three spaces, dashes or dots — not an amount ("1.500.000"), a date
+//     ("12-06-2024") or a phone number (0…, 62… of eleven digits or more).
+//     The number stops once it has ten digits, so "TAMBAH 1234567890 3
+//     rumah" keeps "3 rumah". With nothing after the word but fillers it is
+//     Status or Append with ErrTicketMissing; with a word that is neither,
+//     the text is a complaint ("cek jalan rusak", "TAMBAL jalan").
+//  5. A valid ticket number alone is Status.
+//  6. No letters: Courtesy for a thumbs-up, folded hands and the like,
+//     otherwise Empty. Only courtesy phrases and filler words: Courtesy
+//     (Empty if fillers alone). Two letters or fewer and no digit: Empty.
+//  7. Anything else is a Complaint.
+//
+// Command words are matched ignoring case and repeated letters ("CEKK",
+// "stopp"); those of four letters or more also with one letter wrong,
+// missing, extra or swapped with its neighbour ("STAUS", "TAMBHA",
+// "BANTUN"). That is safe because they count only as the whole text or
+// before a ticket number: "TAMBAL 1234567890" is TAMBAH, "TAMBAL jalan" is
+// a complaint.
 func (p *Parser) Parse(text string) Command {
 	s := truncate(text, MaxInput)
 	if !utf8.ValidString(s) {
