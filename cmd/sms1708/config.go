@@ -65,6 +65,7 @@ type Config struct {
 	TriageID  string           `yaml:"triage_agency"`
 	Replies   string           `yaml:"replies"` // path of the reply templates, relative to this file
 	Ingest    IngestConfig     `yaml:"ingest"`
+	Assembly  AssemblyConfig   `yaml:"assembly"`
 	Operators []OperatorConfig `yaml:"operators"`
 	Routing   RoutingConfig    `yaml:"routing"` // classifier files and threshold (route.go)
 	Shutdown  struct {
@@ -82,6 +83,16 @@ type IngestConfig struct {
 	MaxWait       Duration `yaml:"max_wait"`
 	CommitTimeout Duration `yaml:"commit_timeout"`
 	Queue         int      `yaml:"queue"`
+}
+
+// AssemblyConfig tunes the reassembly of long MO.
+type AssemblyConfig struct {
+	// Timeout is how long a long message waits for its missing parts
+	// before it is processed with gap markers (default 60s).
+	Timeout Duration `yaml:"timeout"`
+	// LateWindow is how long after its message was made a part may still
+	// join it or be recognised as a redelivery (default 1h).
+	LateWindow Duration `yaml:"late_window"`
 }
 
 // OperatorConfig is one SMSC account.
@@ -239,6 +250,12 @@ func (c *Config) Validate() error {
 	if m := c.Routing.MinConfidence; m < 0 || m >= 1 {
 		bad("routing.min_confidence", "%v: want 0 ≤ x < 1 (0 = default)", m)
 	}
+	if t := time.Duration(c.Assembly.Timeout); t != 0 && (t < 100*time.Millisecond || t > 24*time.Hour) {
+		bad("assembly.timeout", "%s: want 100ms to 24h (60s to 5m is usual)", t)
+	}
+	if w := time.Duration(c.Assembly.LateWindow); w != 0 && (w < time.Second || w > 7*24*time.Hour) {
+		bad("assembly.late_window", "%s: want 1s to 168h", w)
+	}
 	if len(c.Operators) == 0 {
 		bad("operators", "at least one operator is needed")
 	}
@@ -339,5 +356,12 @@ func (c *Config) ingestConfig() store.IngestConfig {
 		MaxWait:       time.Duration(c.Ingest.MaxWait),
 		CommitTimeout: time.Duration(c.Ingest.CommitTimeout),
 		Queue:         c.Ingest.Queue,
+	}
+}
+
+func (c *Config) assemblerConfig() store.AssemblerConfig {
+	return store.AssemblerConfig{
+		Timeout:    time.Duration(c.Assembly.Timeout),
+		LateWindow: time.Duration(c.Assembly.LateWindow),
 	}
 }
