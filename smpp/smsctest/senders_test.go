@@ -227,9 +227,17 @@ func TestSubmitReplies(t *testing.T) {
 				if err := s.WaitHeld(ctxT(t), 1); err != nil {
 					t.Fatal(err)
 				}
-				if len(s.Submits()) != 0 || s.ReleaseHeld(5) != 1 || s.Held() != 0 {
+				held := s.HeldSubmits()
+				if len(held) != 1 || held[0].MessageID == "" || held[0].Text != "x" {
+					t.Fatalf("HeldSubmits = %+v", held)
+				}
+				if len(s.Submits()) != 0 || s.ReleaseHeld(5) != 1 || s.Held() != 0 || len(s.HeldSubmits()) != 0 {
 					t.Fatal("held response not released once")
 				}
+				if p := c.read(); p.CommandID != tc.want || p.Seq != seq || p.MessageID != held[0].MessageID {
+					t.Fatalf("released %s seq %d id %q, want id %q", smpp.CommandName(p.CommandID), p.Seq, p.MessageID, held[0].MessageID)
+				}
+				tc.want = 0 // read already
 			}
 			if tc.want != 0 {
 				p := c.read()

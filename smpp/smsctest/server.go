@@ -198,6 +198,7 @@ type Server struct {
 	faults   Faults
 	binds    []BindAttempt
 	held     []func() // responses kept by ReplyHold, oldest first
+	heldSubs []Submit // the submits they answer, same order
 	msgID    uint64
 	changed  chan struct{} // closed and replaced on every change waiters care about
 }
@@ -584,6 +585,14 @@ func (s *Server) Held() int {
 	return len(s.held)
 }
 
+// HeldSubmits returns the submits whose responses are held, oldest first, with the message
+// ids their responses will carry: a test can send the receipt before the response.
+func (s *Server) HeldSubmits() []Submit {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Submit(nil), s.heldSubs...)
+}
+
 // WaitHeld waits until at least n submit_sm responses are held.
 func (s *Server) WaitHeld(ctx context.Context, n int) error {
 	return s.wait(ctx, func() bool { return len(s.held) >= n })
@@ -603,6 +612,7 @@ func (s *Server) ReleaseHeld(n int) int {
 	}
 	out := s.held[:n:n]
 	s.held = append([]func(){}, s.held[n:]...)
+	s.heldSubs = append([]Submit(nil), s.heldSubs[n:]...)
 	s.notifyLocked()
 	s.mu.Unlock()
 	for _, f := range out {

@@ -340,6 +340,7 @@ func (ss *session) handleSubmit(p *smpp.PDU, wg *sync.WaitGroup) bool {
 				ss.close()
 			}
 		})
+		srv.heldSubs = append(srv.heldSubs, sub)
 		srv.notifyLocked()
 		srv.mu.Unlock()
 		return true
