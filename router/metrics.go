@@ -51,6 +51,7 @@ func NewMetrics(reg prometheus.Registerer, operators []string) *Metrics {
 	}
 	for _, o := range []string{OutcomeTicket, OutcomeHelp} {
 		m.messages.WithLabelValues(o)
+		m.messages.WithLabelValues(o + HeldSuffix)
 	}
 	for _, op := range operators {
 		for _, o := range []string{MTSent, MTRetry, MTFailed, MTNoRoute} {

@@ -188,16 +188,22 @@ func (p *Processor) decide(ctx context.Context, msgs []Message) []Decision {
 		if !allowed[i] && len(d.Replies) > 0 {
 			d.RepliesHeld = len(d.Replies)
 			d.Replies = nil
+			// The message row says so, for operators and the end-state
+			// checks: "ticket_held" is a ticket whose acknowledgement was
+			// held back by flood control.
+			d.Outcome += HeldSuffix
 		}
 		out = append(out, d)
 	}
 	return out
 }
 
-// Outcomes of processing a message (a fixed set: a metric label).
+// Outcomes of processing a message (a fixed set: a metric label). Each may
+// carry HeldSuffix when flood control held its replies back.
 const (
 	OutcomeTicket = "ticket"
 	OutcomeHelp   = "help"
+	HeldSuffix    = "_held"
 )
 
 func (p *Processor) decideOne(tpl Templates, m Message) Decision {

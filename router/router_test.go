@@ -329,6 +329,13 @@ func TestFloodHoldsRepliesButKeepsTickets(t *testing.T) {
 		if i >= 3 {
 			wantReplies = 0
 		}
+		wantOutcome := OutcomeTicket
+		if wantReplies == 0 {
+			wantOutcome = OutcomeTicket + HeldSuffix
+		}
+		if d.Outcome != wantOutcome {
+			t.Errorf("message %d: outcome %q, want %q", i+1, d.Outcome, wantOutcome)
+		}
 		if len(d.Replies) != wantReplies || d.RepliesHeld != 1-wantReplies {
 			t.Errorf("message %d: %d replies, %d held; want %d, %d", i+1, len(d.Replies), d.RepliesHeld, wantReplies, 1-wantReplies)
 		}

@@ -68,7 +68,11 @@ type Config struct {
 	Assembly  AssemblyConfig   `yaml:"assembly"`
 	Operators []OperatorConfig `yaml:"operators"`
 	Routing   RoutingConfig    `yaml:"routing"` // classifier files and threshold (route.go)
-	Shutdown  struct {
+	Flood     struct {
+		PerMinute int `yaml:"per_minute"`
+		PerDay    int `yaml:"per_day"`
+	} `yaml:"flood"`
+	Shutdown struct {
 		Grace Duration `yaml:"grace"`
 	} `yaml:"shutdown"`
 
@@ -123,6 +127,10 @@ func defaultConfig() Config {
 	c.TriageID = "lapor-nasional"
 	c.Replies = "replies.yaml"
 	c.Shutdown.Grace = Duration(10 * time.Second)
+	// A citizen rarely sends more than a few SMS a minute; a phone stuck in
+	// a loop or a script sends hundreds. Replies stop past these.
+	c.Flood.PerMinute = 10
+	c.Flood.PerDay = 100
 	return c
 }
 
@@ -255,6 +263,12 @@ func (c *Config) Validate() error {
 	}
 	if w := time.Duration(c.Assembly.LateWindow); w != 0 && (w < time.Second || w > 7*24*time.Hour) {
 		bad("assembly.late_window", "%s: want 1s to 168h", w)
+	}
+	if c.Flood.PerMinute < 0 {
+		bad("flood.per_minute", "%d: negative (0 means no limit)", c.Flood.PerMinute)
+	}
+	if c.Flood.PerDay < 0 {
+		bad("flood.per_day", "%d: negative (0 means no limit)", c.Flood.PerDay)
 	}
 	if len(c.Operators) == 0 {
 		bad("operators", "at least one operator is needed")

@@ -23,11 +23,12 @@ import (
 
 // The wiring is checked at compile time.
 var (
-	_ router.Store  = (*store.DB)(nil)
-	_ router.Outbox = (*store.DB)(nil)
-	_ router.Sender = (*smpp.Operator)(nil)
-	_ smpp.Budget   = (*store.Redis)(nil)
-	_ smpp.Handler  = (*moHandler)(nil)
+	_ router.Store   = (*store.DB)(nil)
+	_ router.Outbox  = (*store.DB)(nil)
+	_ router.Sender  = (*smpp.Operator)(nil)
+	_ smpp.Budget    = (*store.Redis)(nil)
+	_ router.Counter = (*store.Redis)(nil)
+	_ smpp.Handler   = (*moHandler)(nil)
 )
 
 // daemon is a running sms1708: what serve builds, and what tests inspect.
@@ -108,6 +109,8 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	// closure so that the dispatcher can be built last.
 	d.processor = router.NewProcessor(db, router.ProcessorConfig{ShortCode: cfg.ShortCode, TriageID: cfg.TriageID},
 		cfg.templates, rm, logger.With("component", "router"), func() { d.dispatch.Notify() })
+	d.processor.SetFlood(router.NewFlood(router.FloodLimits{PerMinute: cfg.Flood.PerMinute, PerDay: cfg.Flood.PerDay},
+		rdb, d.reg, logger.With("component", "flood")))
 	d.ingest = store.NewIngest(db, cfg.ingestConfig(), stm, logger.With("component", "ingest"), d.processor.Notify)
 	d.assembler = store.NewAssembler(db, cfg.assemblerConfig(), stm, logger.With("component", "assembly"), d.processor.Notify)
 	d.ingest.OnParts(d.assembler.Notify)
