@@ -119,6 +119,8 @@ type Classifier struct {
 	catIndex map[string]int // exact main name → index in catNames
 	catNames []string
 	rules    []rule
+	combos   []combo
+	admin    map[string]bool // administrative provinces (rules.yaml)
 
 	// patternIndex finds a pattern by its word ids while building.
 	patternIndex map[string]int32
@@ -154,11 +156,23 @@ type rule struct {
 	otherwise string // agency when level cannot be resolved
 }
 
+// combo counts for a topic when every part occurs somewhere in the text;
+// a part is satisfied by any one of its alternatives. It says what single
+// words cannot: "guru" and "kampanye" together are about a civil servant's
+// neutrality, not about schools or elections.
+type combo struct {
+	text   string
+	topic  int32
+	weight float32
+	parts  [][]int32 // patterns
+}
+
 // hit is one matched pattern occurrence.
 type hit struct {
 	pattern int32
 	start   int32
-	counted bool // counted for the topics (not covered by a longer phrase)
+	n       int32 // words
+	counted bool  // counted for the topics (not covered by a longer phrase)
 }
 
 // routeScratch holds the buffers of one decision, reused through a pool so
@@ -170,6 +184,8 @@ type routeScratch struct {
 	scores []float32
 	cats   []float32
 	best   []int32 // best topic per category
+	combos []int32 // combos satisfied
+	used   [maxRouteWords / 64]uint64 // words claimed by a counted phrase
 }
 
 // LoadClassifier loads and validates every routing file and builds the
@@ -295,12 +311,17 @@ type topicYAML struct {
 	ID       string    `yaml:"id"`
 	Category string    `yaml:"category"`
 	Sub      string    `yaml:"sub"`
-	Terms    yaml.Node `yaml:"terms"` // a mapping, kept in file order
+	Terms    yaml.Node `yaml:"terms"`  // a mapping, kept in file order
+	Combos   yaml.Node `yaml:"combos"` // "a | b + c": weight
 }
 
 type rulesFile struct {
-	Triage string     `yaml:"triage"`
-	Rules  []ruleYAML `yaml:"rules"`
+	Triage string `yaml:"triage"`
+	// AdministrativeProvinces are provinces whose cities and regency are
+	// administrative, not autonomous (DKI Jakarta): a regency-level matter
+	// there goes to the province.
+	AdministrativeProvinces []string   `yaml:"administrative_provinces"`
+	Rules                   []ruleYAML `yaml:"rules"`
 }
 
 type ruleYAML struct {
@@ -514,6 +535,41 @@ func (c *Classifier) buildTopics(tf topicsFile) []error {
 			}
 			pt.post = append(pt.post, posting{topic: ti, weight: float32(w)})
 		}
+		if t.Combos.Kind == 0 {
+			continue
+		}
+		if t.Combos.Kind != yaml.MappingNode {
+			bad(f+".combos", "want a mapping of \"a | b + c\" → weight")
+			continue
+		}
+		for j := 0; j+1 < len(t.Combos.Content); j += 2 {
+			k, v := t.Combos.Content[j], t.Combos.Content[j+1]
+			field := f + ".combos[" + strconv.Quote(k.Value) + "]"
+			var w float64
+			if err := v.Decode(&w); err != nil || w <= 0 || w > maxTermWeight {
+				bad(field, "line %d: weight %q: want a number in (0, %d]", v.Line, v.Value, maxTermWeight)
+				continue
+			}
+			cb := combo{text: k.Value, topic: ti, weight: float32(w)}
+			parts := strings.Split(k.Value, "+")
+			if len(parts) < 2 {
+				bad(field, "line %d: want at least two parts joined by +", k.Line)
+				continue
+			}
+			for _, part := range parts {
+				var alts []int32
+				for _, alt := range strings.Split(part, "|") {
+					p, err := c.patternFor(alt, index)
+					if err != nil {
+						bad(field, "line %d: %q: %v", k.Line, strings.TrimSpace(alt), err)
+						continue
+					}
+					alts = append(alts, p)
+				}
+				cb.parts = append(cb.parts, alts)
+			}
+			c.combos = append(c.combos, cb)
+		}
 	}
 	return errs
 }
@@ -525,6 +581,13 @@ func (c *Classifier) buildRules(rf rulesFile) []error {
 	}
 	if rf.Triage == "" {
 		rf.Triage = TriageAgency
+	}
+	c.admin = map[string]bool{}
+	for i, code := range rf.AdministrativeProvinces {
+		if g, ok := c.regions.Get(code); !ok || g.Kind != KindProvince {
+			bad("administrative_provinces["+strconv.Itoa(i)+"]", "%q is not a province code", code)
+		}
+		c.admin[code] = true
 	}
 	if a, ok := c.dir.Get(rf.Triage); !ok {
 		bad("triage", "%q is not an agency of the directory", rf.Triage)

@@ -53,7 +53,7 @@ func (c *Classifier) RouteCommand(cmd parser.Command) Route {
 	}
 
 	var r Route
-	region, regionOK := c.pickRegion(regionMatches)
+	region, regionOK := c.pickRegion(cmd.Normalized, regionMatches)
 	if regionOK {
 		r.Region = region.Code
 	}
@@ -143,29 +143,66 @@ func (c *Classifier) match(norm string, regions []RegionMatch, s *routeScratch) 
 			s.words[i] = -1
 		}
 	}
-	covered := 0
 	for i, id := range s.words {
 		if id < 0 {
 			continue
 		}
-		counted := false
 		for _, p := range c.byFirst[id] {
 			pw := c.patterns[p].words
 			if len(pw) > len(s.words)-i || !slices.Equal(pw, s.words[i:i+len(pw)]) {
 				continue
 			}
-			h := hit{pattern: p, start: int32(i)}
-			if !counted && i >= covered && len(c.patterns[p].post) > 0 {
-				counted, h.counted = true, true
-				covered = i + len(pw)
-				if !slices.Contains(s.seen, p) {
-					s.seen = append(s.seen, p)
-					for _, x := range c.patterns[p].post {
-						s.scores[x.topic] += x.weight
-					}
-				}
+			s.hits = append(s.hits, hit{pattern: p, start: int32(i), n: int32(len(pw))})
+		}
+	}
+	// Longest phrases first, then leftmost: a topic phrase claims its words,
+	// and a shorter one inside or across them does not count.
+	slices.SortStableFunc(s.hits, func(a, b hit) int {
+		if a.n != b.n {
+			return int(b.n - a.n)
+		}
+		return int(a.start - b.start)
+	})
+	clear(s.used[:])
+	for k := range s.hits {
+		h := &s.hits[k]
+		if len(c.patterns[h.pattern].post) == 0 {
+			continue
+		}
+		free := true
+		for i := h.start; i < h.start+h.n; i++ {
+			if s.used[i/64]&(1<<(i%64)) != 0 {
+				free = false
+				break
 			}
-			s.hits = append(s.hits, h)
+		}
+		if !free {
+			continue
+		}
+		for i := h.start; i < h.start+h.n; i++ {
+			s.used[i/64] |= 1 << (i % 64)
+		}
+		h.counted = true
+		if !slices.Contains(s.seen, h.pattern) {
+			s.seen = append(s.seen, h.pattern)
+			for _, x := range c.patterns[h.pattern].post {
+				s.scores[x.topic] += x.weight
+			}
+		}
+	}
+	s.combos = s.combos[:0]
+	for k := range c.combos {
+		cb := &c.combos[k]
+		all := true
+		for _, alts := range cb.parts {
+			if !slices.ContainsFunc(alts, func(p int32) bool { return c.matched(s, p) }) {
+				all = false
+				break
+			}
+		}
+		if all {
+			s.scores[cb.topic] += cb.weight
+			s.combos = append(s.combos, int32(k))
 		}
 	}
 }
@@ -199,11 +236,14 @@ func (c *Classifier) ruleApplies(ru *rule, s *routeScratch) bool {
 // pickRegion chooses the region the complaint is about among those the text
 // names: an unambiguous one before an ambiguous one, a regency or city
 // before a province, the first before later ones.
-func (c *Classifier) pickRegion(ms []RegionMatch) (RegionMatch, bool) {
+//
+// A name right after a street or village word ("jl diponegoro", "kel karang
+// anyar", "desa bandung") is that street or village, not the region.
+func (c *Classifier) pickRegion(norm string, ms []RegionMatch) (RegionMatch, bool) {
 	best, bestScore := -1, -1
 	for i, m := range ms {
 		g, ok := c.regions.Get(m.Code)
-		if !ok {
+		if !ok || (!m.ViaDistrict && localPlaceWord[wordAt(norm, m.Start-1)]) {
 			continue
 		}
 		score := 0
@@ -245,6 +285,10 @@ func (c *Classifier) applyRule(r Route, ru *rule, region RegionMatch, regionOK b
 	switch {
 	case ru.level == LevelProvince:
 		code = g.Province
+	case c.admin[g.Province] && g.Kind != KindProvince:
+		// Jakarta's cities are administrative: their services are the
+		// province's.
+		code, note = g.Province, " (kota/kabupaten administratif)"
 	case g.Kind == KindProvince:
 		// Only the province is known: its government supervises the
 		// regencies and can pass the ticket on.
@@ -278,6 +322,11 @@ func (c *Classifier) explainWords(s *routeScratch, topicIdx int, category string
 			if int(x.topic) == topicIdx {
 				ws = append(ws, w{c.patterns[p].text, x.weight})
 			}
+		}
+	}
+	for _, k := range s.combos {
+		if cb := &c.combos[k]; int(cb.topic) == topicIdx {
+			ws = append(ws, w{cb.text, cb.weight})
 		}
 	}
 	slices.SortStableFunc(ws, func(a, b w) int {
@@ -315,6 +364,33 @@ func (c *Classifier) explainRegion(m RegionMatch) string {
 		s += " (bisa juga " + strings.Join(m.Ambiguous, ", ") + ")"
 	}
 	return s
+}
+
+// localPlaceWord are words that make the name after them a street, village
+// or estate name.
+var localPlaceWord = map[string]bool{
+	"jalan": true, "gang": true, "kelurahan": true, "desa": true, "dusun": true,
+	"kampung": true, "perumahan": true, "kompleks": true, "blok": true, "rt": true, "rw": true,
+}
+
+// wordAt returns the i-th space-separated word of a normalised text, or "".
+func wordAt(norm string, i int) string {
+	if i < 0 {
+		return ""
+	}
+	for n := 0; ; n++ {
+		j := strings.IndexByte(norm, ' ')
+		if n == i {
+			if j < 0 {
+				return norm
+			}
+			return norm[:j]
+		}
+		if j < 0 {
+			return ""
+		}
+		norm = norm[j+1:]
+	}
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
