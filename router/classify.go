@@ -183,8 +183,8 @@ type routeScratch struct {
 	seen   []int32 // patterns already counted (each counts once per text)
 	scores []float32
 	cats   []float32
-	best   []int32 // best topic per category
-	combos []int32 // combos satisfied
+	best   []int32                    // best topic per category
+	combos []int32                    // combos satisfied
 	used   [maxRouteWords / 64]uint64 // words claimed by a counted phrase
 }
 
@@ -237,16 +237,25 @@ func LoadClassifier(cfg ClassifierConfig) (*Classifier, error) {
 	p, err := parser.New(parser.Config{Keywords: keywords, Slang: slang})
 	if err != nil {
 		errs = append(errs, fmt.Errorf("routing: %s: %w", SlangFile, err))
+		// Go on with a plain parser, so that the lexicons and rules are
+		// checked too and every problem is reported at once.
+		if p, err = parser.New(parser.Config{}); err != nil {
+			return nil, errors.Join(append(errs, err)...)
+		}
 	}
 	var tf topicsFile
+	topicsOK := true
 	if err := decodeYAML(filepath.Join(cfg.Dir, TopicsFile), &tf); err != nil {
 		errs = append(errs, err)
+		topicsOK = false
 	}
 	var rf rulesFile
+	rulesOK := true
 	if err := decodeYAML(filepath.Join(cfg.Dir, RulesFile), &rf); err != nil {
 		errs = append(errs, err)
+		rulesOK = false
 	}
-	if len(errs) > 0 {
+	if !topicsOK || dir == nil {
 		return nil, errors.Join(errs...)
 	}
 
@@ -266,7 +275,9 @@ func LoadClassifier(cfg ClassifierConfig) (*Classifier, error) {
 		c.catNames = append(c.catNames, name)
 	}
 	errs = append(errs, c.buildTopics(tf)...)
-	errs = append(errs, c.buildRules(rf)...)
+	if rulesOK {
+		errs = append(errs, c.buildRules(rf)...)
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

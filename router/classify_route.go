@@ -243,7 +243,7 @@ func (c *Classifier) pickRegion(norm string, ms []RegionMatch) (RegionMatch, boo
 	best, bestScore := -1, -1
 	for i, m := range ms {
 		g, ok := c.regions.Get(m.Code)
-		if !ok || (!m.ViaDistrict && localPlaceWord[wordAt(norm, m.Start-1)]) {
+		if !ok || (!m.ViaDistrict && localPlaceWord[wordAt(norm, m.Start-1)] && !regionWord[wordAt(norm, m.Start)]) {
 			continue
 		}
 		score := 0
@@ -372,6 +372,10 @@ var localPlaceWord = map[string]bool{
 	"jalan": true, "gang": true, "kelurahan": true, "desa": true, "dusun": true,
 	"kampung": true, "perumahan": true, "kompleks": true, "blok": true, "rt": true, "rw": true,
 }
+
+// regionWord are words that make the name after them a region whatever
+// precedes them ("kelurahan kota bekasi" is in Kota Bekasi).
+var regionWord = map[string]bool{"kota": true, "kabupaten": true, "provinsi": true}
 
 // wordAt returns the i-th space-separated word of a normalised text, or "".
 func wordAt(norm string, i int) string {

@@ -1,0 +1,292 @@
+package router
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+const classifierTestDir = "../configs/routing"
+
+var (
+	testClassifierOnce sync.Once
+	testClassifier     *Classifier
+	testClassifierErr  error
+)
+
+// sharedClassifier loads the repository's routing configuration once.
+func sharedClassifier(t testing.TB) *Classifier {
+	t.Helper()
+	testClassifierOnce.Do(func() {
+		testClassifier, testClassifierErr = LoadClassifier(ClassifierConfig{Dir: classifierTestDir})
+	})
+	if testClassifierErr != nil {
+		t.Fatalf("LoadClassifier: %v", testClassifierErr)
+	}
+	return testClassifier
+}
+
+func mainOf(category string) string {
+	m, _, _ := strings.Cut(category, " > ")
+	return strings.ReplaceAll(m, "\u00a0", " ")
+}
+
+func TestRoute(t *testing.T) {
+	c := sharedClassifier(t)
+	tests := []struct {
+		name     string
+		text     string
+		category string // main category, ordinary spaces
+		agency   string
+		region   string
+		triage   bool
+	}{
+		{"national road goes to the ministry", "jln nasional lintas sumatera di kab dharmasraya berlubang besar, sdh bnyk kecelakaan",
+			"PEKERJAAN UMUM DAN PENATAAN RUANG", "kemen-pu", "13.10", false},
+		{"village road goes to the regency", "jalan desa di kec soreang kab bandung rusak parah tlg diperbaiki",
+			"PEKERJAAN UMUM DAN PENATAAN RUANG", "pemkab-32.04", "32.04", false},
+		{"provincial road goes to the province", "jalan provinsi di kab garut amblas, tolong pemprov segera perbaiki",
+			"PEKERJAAN UMUM DAN PENATAAN RUANG", "pemprov-32", "32.05", false},
+		{"road with no place goes to triage", "jalan depan rumah rusak parah berlubang",
+			"PEKERJAAN UMUM DAN PENATAAN RUANG", TriageAgency, "", true},
+		{"SD goes to the regency", "SDN 3 di kab garut minta uang seragam 500rb ke wali murid",
+			"PENDIDIKAN DAN KEBUDAYAAN", "pemkab-32.05", "32.05", false},
+		{"SMA goes to the province", "SMA negeri 1 di kota bandung pungut uang komite 2jt per siswa",
+			"PENDIDIKAN DAN KEBUDAYAAN", "pemprov-32", "32.73", false},
+		{"PBB is a regency tax", "tagihan PBB rumah sy di kota bogor naik 3x lipat tahun ini",
+			"EKONOMI DAN KEUANGAN", "pemkot-32.71", "32.71", false},
+		{"NPWP is a central tax", "npwp sy tdk bisa login coretax sdh 2 minggu, mau lapor spt",
+			"EKONOMI DAN KEUANGAN", "djp", "", false},
+		{"KTP-el is the regency's Dukcapil", "ktp el sy blm jadi 6 bln di disdukcapil kab bogor, katanya blanko habis",
+			"KEPENDUDUKAN", "pemkab-32.01", "32.01", false},
+		{"a NIK missing from the central data is Ditjen Dukcapil", "NIK sy tidak terdaftar di data pusat pas daftar bpjs, padahal ktp sdh el",
+			"KEPENDUDUKAN", "ditjen-dukcapil", "", false},
+		{"an agency keyword wins", "TANGKAB lampu jalan di perumahan mati semua",
+			"PEKERJAAN UMUM DAN PENATAAN RUANG", "pemkab-36.03", "36.03", false},
+		{"electricity goes to PLN wherever it is", "listrik padam terus tiap malam di kota medan",
+			"ENERGI DAN SUMBER DAYA ALAM", "pln", "12.71", false},
+		{"Jakarta's cities are the province's", "sampah menumpuk di kel kebon jeruk jakbar tdk diangkut seminggu",
+			"LINGKUNGAN HIDUP DAN KEHUTANAN", "pemprov-31", "31.73", false},
+		{"no topic goes to triage", "selamat pagi bapak presiden semoga sehat selalu",
+			"TOPIK LAINNYA", TriageAgency, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, r := c.Route(tt.text)
+			if got := mainOf(r.Category); got != tt.category || r.AgencyID != tt.agency || r.Region != tt.region || r.Triage != tt.triage {
+				t.Errorf("Route(%q) = %q, %s, region %q, triage %v; want %q, %s, region %q, triage %v\n%s",
+					tt.text, got, r.AgencyID, r.Region, r.Triage, tt.category, tt.agency, tt.region, tt.triage, strings.Join(r.Explain, "\n"))
+			}
+		})
+	}
+}
+
+func TestRouteCategoryExact(t *testing.T) {
+	c := sharedClassifier(t)
+	_, r := c.Route("pupuk subsidi langka di kios, petani tdk bisa tanam")
+	main, sub, _ := strings.Cut(r.Category, " > ")
+	subs, ok := c.categories[main]
+	if !ok {
+		t.Fatalf("category %q: main is not byte-exact from %s", r.Category, CategoriesFile)
+	}
+	if sub != "" && !containsString(subs, sub) {
+		t.Fatalf("category %q: %q is not a sub-category of %q", r.Category, sub, main)
+	}
+	if want := "PERTANIAN\u00a0DAN\u00a0PETERNAKAN"; main != want {
+		t.Fatalf("main = %q, want %q (with no-break spaces)", main, want)
+	}
+}
+
+func containsString(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRouteFlagsPassThrough(t *testing.T) {
+	c := sharedClassifier(t)
+	cmd, r := c.Route("ANONIM #rahasia pungli di kantor kelurahan kota bekasi urus surat 200rb")
+	if !cmd.Anonim || !cmd.Rahasia {
+		t.Errorf("Anonim=%v Rahasia=%v, want both", cmd.Anonim, cmd.Rahasia)
+	}
+	if strings.Contains(cmd.Normalized, "anonim") || strings.Contains(cmd.Normalized, "rahasia") {
+		t.Errorf("Normalized %q still holds the flags", cmd.Normalized)
+	}
+	if r.AgencyID != "pemkot-32.75" {
+		t.Errorf("agency %s, want pemkot-32.75\n%s", r.AgencyID, strings.Join(r.Explain, "\n"))
+	}
+}
+
+func TestRouteExplains(t *testing.T) {
+	c := sharedClassifier(t)
+	_, r := c.Route("jln rusak parah di kab bandung tlg diperbaiki")
+	all := strings.Join(r.Explain, "\n")
+	for _, want := range []string{"'jalan rusak parah'", "wilayah 'kabupaten bandung' → 32.04", "aturan jalan-lokal", "pemkab-32.04"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("explanation lacks %q:\n%s", want, all)
+		}
+	}
+	_, r = c.Route("TANGKAB jalan berlubang")
+	if all := strings.Join(r.Explain, "\n"); !strings.Contains(all, "kata kunci TANGKAB → pemkab-36.03") {
+		t.Errorf("keyword explanation missing:\n%s", all)
+	}
+}
+
+func TestRouteBelowThresholdGoesToTriage(t *testing.T) {
+	strict, err := LoadClassifier(ClassifierConfig{Dir: classifierTestDir, MinConfidence: 0.99})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, r := strict.Route("jalan desa di kec soreang kab bandung rusak parah")
+	if r.AgencyID != TriageAgency || !r.Triage || r.Category == OtherCategory || r.Region != "32.04" {
+		t.Errorf("got %+v; want triage with the category and region kept", r)
+	}
+}
+
+// copyRouting copies the routing directory to a temporary one, replacing
+// the named files' contents through edit.
+func copyRouting(t *testing.T, edit map[string]func(string) string) ClassifierConfig {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{CategoriesFile, SlangFile, TopicsFile, RulesFile} {
+		b, err := os.ReadFile(filepath.Join(classifierTestDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		if e := edit[f]; e != nil {
+			s = e(s)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ClassifierConfig{Dir: dir, Regions: filepath.Join(classifierTestDir, "..", "regions"), Agencies: filepath.Join(classifierTestDir, "..", "agencies.yaml")}
+}
+
+func TestLoadClassifierReportsEveryProblem(t *testing.T) {
+	replace := func(old, new string) func(string) string {
+		return func(s string) string {
+			if !strings.Contains(s, old) {
+				t.Fatalf("fixture: %q not found", old)
+			}
+			return strings.Replace(s, old, new, 1)
+		}
+	}
+	cfg := copyRouting(t, map[string]func(string) string{
+		TopicsFile: func(s string) string {
+			s = replace("category: PEKERJAAN UMUM DAN PENATAAN RUANG\n    sub: INFRASTRUKTUR JALAN", "category: PEKERJAAN JALAN\n    sub: INFRASTRUKTUR JALAN")(s)
+			return replace("      jembatan putus: 5", "      jembatan putus: 50")(s)
+		},
+		RulesFile: replace("agency: kemen-pu\n  - id: jalan-provinsi", "agency: kemen-jalan\n  - id: jalan-provinsi"),
+		SlangFile: replace("  yg: yang\n", "  yg: yang\n  yag: yg\n"),
+	})
+	_, err := LoadClassifier(cfg)
+	if err == nil {
+		t.Fatal("LoadClassifier accepted broken files")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`topics.yaml: topics[0] (jalan).category: "PEKERJAAN JALAN" is not a main category`,
+		`topics.yaml: topics[`, `jembatan putus`, `weight "50"`,
+		`rules.yaml: rules[1] (jalan-nasional).agency: "kemen-jalan" is not an agency of the directory`,
+		`slang.yaml: slang.yag: expansion word "yg" is itself a key`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+}
+
+func TestLoadClassifierRejectsUnknownTopicInRule(t *testing.T) {
+	cfg := copyRouting(t, map[string]func(string) string{
+		RulesFile: func(s string) string {
+			return strings.Replace(s, "topics: [kereta]", "topics: [kereta, kapal-selam]", 1)
+		},
+	})
+	_, err := LoadClassifier(cfg)
+	if err == nil || !strings.Contains(err.Error(), `rules.yaml: rules[`) || !strings.Contains(err.Error(), `"kapal-selam" is not a topic`) {
+		t.Fatalf("err = %v, want the unknown topic named", err)
+	}
+}
+
+func TestStemExceptions(t *testing.T) {
+	st := newStemmer([]string{"pemadaman"})
+	for w, want := range map[string]string{
+		"pemadaman":    "pemadaman", // the stemmer alone makes "adam"
+		"pemadamannya": "pemadaman",
+		"berlubang":    "lubang",
+		"jalanan":      "jalan",
+		"rs":           "rs",
+		"covid19":      "covid19",
+	} {
+		if got := st.stemWord(w); got != want {
+			t.Errorf("stem(%q) = %q, want %q", w, got, want)
+		}
+	}
+}
+
+func FuzzRoute(f *testing.F) {
+	c := sharedClassifier(f)
+	for _, s := range []string{
+		"", " ", "#", "TANGKAB", "tangkab.", "ANONIM", "jln rusak parah di kab bandung",
+		"KAB. NGANJUK#jalan berlubang", "CEK 1234567890", "terima kasih", "rusakkkkk jalannnn",
+		"\xff\xfe", "🙏🙏", strings.Repeat("jalan ", 400), "listrik padam kota medan\r\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		_, r := c.Route(text)
+		if r.AgencyID == "" {
+			t.Fatalf("Route(%q): empty agency", text)
+		}
+		if _, ok := c.dir.Get(r.AgencyID); !ok {
+			t.Fatalf("Route(%q): agency %q not in the directory", text, r.AgencyID)
+		}
+		main, sub, _ := strings.Cut(r.Category, " > ")
+		subs, ok := c.categories[main]
+		if !ok || (sub != "" && !containsString(subs, sub)) {
+			t.Fatalf("Route(%q): category %q not in the reference", text, r.Category)
+		}
+		if r.Confidence < 0 || r.Confidence > 1 {
+			t.Fatalf("Route(%q): confidence %v", text, r.Confidence)
+		}
+		if r.Triage && r.AgencyID != TriageAgency {
+			t.Fatalf("Route(%q): triage flag %v with agency %s", text, r.Triage, r.AgencyID)
+		}
+	})
+}
+
+// benchTexts are typical complaints: short, abbreviated, some with a place.
+var benchTexts = []string{
+	"jln rusak parah di kab bandung tlg diperbaiki",
+	"listrik padam terus tiap malam di kota medan sdh 3 hari",
+	"anak sy di SMA 1 dipungut uang komite 2jt di kota bandung",
+	"ktp el blm jadi 6 bln di kec soreang, katanya blanko habis",
+	"pupuk subsidi langka di kios, petani tdk bisa tanam",
+	"pinjol ilegal teror keluarga sy, data disebar ke semua kontak",
+	"sampah menumpuk di pasar kota bekasi tdk diangkut seminggu, bau sekali",
+	"BPJS sy nonaktif pdhl bayar tiap bulan, di rsud disuruh bayar umum",
+	"TANGKAB lampu jalan di perumahan mati semua",
+	"selamat pagi pak presiden semoga sehat selalu",
+}
+
+// BenchmarkRoute measures whole decisions (parse, regions, topics, rules,
+// explanation) on typical texts; decisions/s is per core (one goroutine).
+func BenchmarkRoute(b *testing.B) {
+	c := sharedClassifier(b)
+	for _, s := range benchTexts { // warm the stem cache, as a running daemon is
+		c.Route(s)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		c.Route(benchTexts[i%len(benchTexts)])
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+}
