@@ -118,8 +118,9 @@ func (c *Classifier) RouteCommand(cmd parser.Command) Route {
 // phrase counts and covers the words inside it ("lampu jalan" is street
 // lighting, not "jalan"); rule signals are recorded wherever they occur.
 //
-// Words that name a region count for no topic: "Bandar Lampung" is not
-// about drug dealers, "Tanah Datar" not about land.
+// Words that name a region count for no topic ("Bandar Lampung" is not
+// about drug dealers, "Tanah Datar" not about land), but they still serve
+// as rule signals ("trans papua" is a national road).
 func (c *Classifier) match(norm string, regions []RegionMatch, s *routeScratch) {
 	s.words = s.words[:0]
 	s.hits = s.hits[:0]
@@ -137,11 +138,6 @@ func (c *Classifier) match(norm string, regions []RegionMatch, s *routeScratch) 
 			s.words = append(s.words, c.stem.id(norm[i:j]))
 		}
 		i = j
-	}
-	for _, m := range regions {
-		for i := max(m.Start, 0); i < m.End && i < len(s.words); i++ {
-			s.words[i] = -1
-		}
 	}
 	for i, id := range s.words {
 		if id < 0 {
@@ -164,6 +160,11 @@ func (c *Classifier) match(norm string, regions []RegionMatch, s *routeScratch) 
 		return int(a.start - b.start)
 	})
 	clear(s.used[:])
+	for _, m := range regions {
+		for i := max(m.Start, 0); i < m.End && i < len(s.words); i++ {
+			s.used[i/64] |= 1 << (i % 64)
+		}
+	}
 	for k := range s.hits {
 		h := &s.hits[k]
 		if len(c.patterns[h.pattern].post) == 0 {
