@@ -424,6 +424,7 @@ type load struct {
 	ackMs      []float64
 	cut        int
 	refused    int
+	inflight   int // deliver_sm written and not yet answered
 }
 
 // runLoad runs the whole load and returns its results; they are returned (possibly partial)
@@ -579,16 +580,18 @@ func (l *load) attempt(ctx context.Context, op *loadOperator, p *pduRec) {
 			p.send.firstSent = now
 		}
 	}
+	l.inflight++
 	l.mu.Unlock()
 	actx, cancel := context.WithTimeout(ctx, l.o.respTimeout)
 	st, err := op.srv.SendMO(actx, p.mo)
 	cancel()
 	end := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inflight--
 	if ctx.Err() != nil {
 		return // the run is over; this attempt counts for nothing
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	switch {
 	case errors.Is(err, smsctest.ErrNotBound):
 		// Nothing went on the wire: the daemon is not bound (killed, restarting).
@@ -665,6 +668,19 @@ func (l *load) disconnector(ctx context.Context) {
 			t.Stop()
 			return
 		case <-t.C:
+		}
+		// Cut when deliver_sm are in flight (committed or being committed, not yet acked):
+		// that is the window the fault is about. Wait for one, briefly.
+		for wait := time.Now().Add(2 * time.Second); time.Now().Before(wait); {
+			l.mu.Lock()
+			n := l.inflight
+			l.mu.Unlock()
+			if n > 0 {
+				break
+			}
+			if sleepCtx(ctx, 500*time.Microsecond) != nil {
+				return
+			}
 		}
 		now := time.Now()
 		for _, op := range l.ops {
@@ -1085,4 +1101,15 @@ func (g *generator) send(c *complaintRec, repeat bool) (*sendRec, error) {
 		s.pdus = append(s.pdus, &pduRec{send: s, op: c.op, mo: mo})
 	}
 	return s, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
