@@ -79,8 +79,12 @@ func worst(ds []time.Duration) time.Duration {
 // markdown renders the results section of docs/RELIABILITY.md.
 func (r *report) markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Run of `chaos --size %s --seed %d` (%s, %.0f s in all; replay with the same seed).\n\n", r.size.name, r.seed,
-		time.Now().UTC().Format("2006-01-02"), r.elapsed.Seconds())
+	var names []string
+	for _, p := range r.phases {
+		names = append(names, p.name)
+	}
+	fmt.Fprintf(&b, "Run of `chaos --size %s --seed %d --faults %s` (%d messages at %.0f/s per fault; %s, %.0f s in all; the same seed replays the same moments and messages).\n\n",
+		r.size.name, r.seed, strings.Join(names, ","), r.size.count, r.size.rate, time.Now().UTC().Format("2006-01-02"), r.elapsed.Seconds())
 	fmt.Fprintf(&b, "Machine: %s\n\n", r.machine)
 	b.WriteString("| fault | strikes | messages (PDUs) | redeliveries | tickets | lost | doubled tickets | doubled acks | replies held | not received | recover: first ack | recover: /readyz |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -103,9 +107,13 @@ func (r *report) markdown() string {
 		if !c.HeldSupported {
 			held = "n/a"
 		}
+		recAck, recReady := "—", "—"
+		if len(p.injections) > 0 {
+			recAck, recReady = fmtDur(worst(acks)), fmtDur(worst(ready))
+		}
 		fmt.Fprintf(&b, "| %s | %d | %d (%d) | %d | %d | %d | %s | %d | %s | %d | %s | %s |\n",
 			p.title, len(p.injections), s.Messages, s.PDUs, s.Redeliveries, c.Tickets, c.Lost, doubled,
-			c.DoubledAcks, held, c.AcksNotReceived, fmtDur(worst(acks)), fmtDur(worst(ready)))
+			c.DoubledAcks, held, c.AcksNotReceived, recAck, recReady)
 	}
 	b.WriteString("\nRecovery columns give the worst strike. Per strike (fault → first ack of a deliver_sm sent after it; → /readyz 200 again):\n\n")
 	for _, p := range r.phases {
@@ -117,7 +125,9 @@ func (r *report) markdown() string {
 			}
 			parts = append(parts, s)
 		}
-		fmt.Fprintf(&b, "- %s: %s\n", p.name, strings.Join(parts, "; "))
+		if len(parts) > 0 {
+			fmt.Fprintf(&b, "- %s: %s\n", p.name, strings.Join(parts, "; "))
+		}
 	}
 	b.WriteString("\nLoad per fault (from `smscsim load`):\n\n")
 	b.WriteString("| fault | unique complaints | repeats | flood msgs | cut in flight | refused (0x64…) | MO acked/s | deliver_sm→resp p50 / p99 | MO→ack p50 / p99 | MO→reply p50 / p99 | inbound rows doubled |\n")

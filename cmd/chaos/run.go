@@ -45,6 +45,7 @@ var sizes = map[string]size{
 
 // The faults, in the order they run, with the marker prefix of their load.
 var allFaults = []struct{ name, prefix, title string }{
+	{"none", "N", "none (baseline load)"},
 	{"kill", "K", "daemon killed (SIGKILL) and restarted"},
 	{"pg", "P", "PostgreSQL crashed (stop -m immediate) and restarted"},
 	{"redis", "R", "Redis stopped (shutdown nosave) and restarted"},
@@ -73,7 +74,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o runOptions
 	sizeName := fs.String("size", "medium", "small (CI), medium or large")
 	seed := fs.Uint64("seed", 0, "seed of every random moment and of the load's mix (0: from the clock; printed)")
-	faults := fs.String("faults", "kill,pg,redis,smsc", "faults to run, in order")
+	faults := fs.String("faults", "kill,pg,redis,smsc", "faults to run, in order: none (load only), kill, pg, redis, smsc")
+	count := fs.Int("count", 0, "messages per fault (default by size)")
+	rate := fs.Float64("rate", -1, "messages per second (default by size; 0: as fast as acks allow, --faults none only)")
 	fs.BoolVar(&o.allowDoubles, "allow-doubles", false, "report doubled tickets without failing (until dedup lands)")
 	fs.StringVar(&o.write, "write", "", "rewrite the results section of this Markdown `file` (docs/RELIABILITY.md)")
 	fs.StringVar(&o.servicesDir, "services-dir", envOr("SMS1708_SERVICES_DIR", "/tmp/sms1708-chaos"), "SMS1708_SERVICES_DIR for scripts/services.sh")
@@ -92,14 +95,24 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "chaos: --size %q: want small, medium or large\n", *sizeName)
 		return exitUsage
 	}
+	if *count > 0 {
+		sz.count = *count
+	}
+	if *rate >= 0 {
+		sz.rate = *rate
+	}
 	o.size = sz
 	for _, f := range strings.Split(*faults, ",") {
 		f = strings.TrimSpace(f)
 		if !slices.ContainsFunc(allFaults, func(a struct{ name, prefix, title string }) bool { return a.name == f }) {
-			fmt.Fprintf(stderr, "chaos: --faults: unknown fault %q (kill, pg, redis, smsc)\n", f)
+			fmt.Fprintf(stderr, "chaos: --faults: unknown fault %q (none, kill, pg, redis, smsc)\n", f)
 			return exitUsage
 		}
 		o.faults = append(o.faults, f)
+		if f != "none" && sz.rate == 0 {
+			fmt.Fprintln(stderr, "chaos: --rate 0 goes with --faults none only: a fault's moments are drawn over the send time")
+			return exitUsage
+		}
 	}
 	o.seed = *seed
 	if o.seed == 0 {
@@ -315,7 +328,10 @@ func (h *harness) phase(ctx context.Context, i int, name string) (*phase, error)
 	ph := &phase{name: name, title: title, prefix: prefix}
 	seed := o.seed*31 + uint64(i) + 1
 	rng := rand.New(rand.NewPCG(seed, 0xfa017))
-	sendTime := time.Duration(float64(o.size.count) / o.size.rate * float64(time.Second))
+	var sendTime time.Duration
+	if o.size.rate > 0 {
+		sendTime = time.Duration(float64(o.size.count) / o.size.rate * float64(time.Second))
+	}
 	n := map[string]int{"kill": o.size.kills, "pg": o.size.pgCrashes, "redis": o.size.redisStops, "smsc": o.size.disconnects}[name]
 	// The moments, relative to the load's first send: inside 10%–80% of the send time, in
 	// order, at least a little apart so that each fault is recovered from before the next.
