@@ -50,6 +50,7 @@ test: ## what CI runs: lint, lint-selftest, race tests, a brief fuzz pass (FUZZT
 	@$(MAKE) --no-print-directory lint lint-selftest test-go
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 	@$(MAKE) --no-print-directory smoke
+	@$(MAKE) --no-print-directory chaos CHAOS_SIZE=small CHAOS_FLAGS=--allow-doubles
 	@$(call section,make test: ok)
 
 test-go: ## go test -race -count=1 ./... against the local PostgreSQL and Redis
@@ -106,3 +107,19 @@ eval-routing: ## routing scores (category, agency, per category/level, triage sh
 	@go build -o bin/sms1708 ./cmd/sms1708
 	@tail -n +2 testdata/routing/$(or $(SPLIT),test).tsv | cut -f1,2 | bin/sms1708 route --config configs/dev.yaml --batch \
 	  | go run ./scripts/evalrouting -labels testdata/routing/$(or $(SPLIT),test).tsv $(if $(ERRORS),-errors)
+
+# Crash tests and load (docs/RELIABILITY.md): the real daemon under `smscsim load`, on ports
+# 2775-2777 (no make run meanwhile) and 127.0.0.1:8718, with a PostgreSQL and Redis of their
+# own (127.0.0.1:55718 and 56718, under /tmp/sms1708-chaos) so that crashing them breaks no
+# one else's run. `make test` runs the small size with --allow-doubles until dedup lands.
+CHAOS_SIZE ?= medium
+CHAOS_FLAGS ?=
+.PHONY: chaos load
+chaos: ## crash tests under load: kill -9, PostgreSQL and Redis down, SMSC cuts; CHAOS_SIZE=small|medium|large CHAOS_FLAGS='--seed N'
+	@$(call section,chaos ($(CHAOS_SIZE)))
+	@go build -o bin/ ./cmd/sms1708 ./cmd/smscsim ./cmd/chaos
+	@bin/chaos --size $(CHAOS_SIZE) --build=false $(CHAOS_FLAGS)
+
+load: ## the real daemon under smscsim load, no fault, end state checked; LOAD_COUNT=3000 LOAD_RATE=200 (0: as fast as acks allow)
+	@go build -o bin/ ./cmd/sms1708 ./cmd/smscsim ./cmd/chaos
+	@bin/chaos --faults none --size medium --build=false $(if $(LOAD_COUNT),--count $(LOAD_COUNT)) $(if $(LOAD_RATE),--rate $(LOAD_RATE)) $(CHAOS_FLAGS)
