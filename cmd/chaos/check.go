@@ -122,11 +122,12 @@ type checkResult struct {
 
 	AckRows          int            `json:"ack_rows"`           // acknowledgement rows for the run's tickets
 	TicketsNoAck     int            `json:"tickets_no_ack"`     // tickets without an acknowledgement row (held ones aside)
-	TicketsManyAcks  int            `json:"tickets_many_acks"`  // acknowledgement rows beyond one per ticket, summed
+	TicketsManyAcks  int            `json:"tickets_many_acks"`  // acknowledgement rows beyond one per acked send of the complaint, summed
+	RepliesPending   int            `json:"replies_pending"`    // replies still pending or being sent at the check
 	AcksNotReceived  int            `json:"acks_not_received"`  // outbox replies the citizen did not get (held ones aside)
 	NotReceivedState map[string]int `json:"not_received_state"` // … by outbox state
 	DoubledAcks      int            `json:"doubled_acks"`       // replies received more often than the outbox holds them
-	Held             int            `json:"held"`               // replies held back by flood control
+	Held             int            `json:"held"`               // replies held back by flood control (outbox marker or a message outcome naming it)
 	HeldSupported    bool           `json:"held_supported"`     // the schema has a way to hold replies back
 	FloodNoReply     int            `json:"flood_no_reply"`     // flood complaints whose ticket's reply never came
 }
@@ -228,6 +229,7 @@ func check(ctx context.Context, dsn string, res *loadResults) (checkResult, erro
 		return out, fmt.Errorf("chaos: check: tickets: %w", err)
 	}
 
+	sendsAcked := map[string]int{} // marker → acked sends
 	for _, c := range res.Complaints {
 		out.Complaints++
 		out.Messages += len(c.Sends)
@@ -257,6 +259,7 @@ func check(ctx context.Context, dsn string, res *loadResults) (checkResult, erro
 				}
 			}
 		}
+		sendsAcked[c.Marker] = sends
 		if !acked {
 			continue
 		}
@@ -280,12 +283,36 @@ func check(ctx context.Context, dsn string, res *loadResults) (checkResult, erro
 		return out, fmt.Errorf("chaos: check: messages: %w", err)
 	}
 
+	// Flood control may hold a reply back without an outbox row: the message's outcome
+	// then says so (e.g. "ticket_held").
+	heldTickets := map[int64]bool{}
+	rows, err = conn.Query(ctx, `SELECT ticket_id FROM messages WHERE source = ANY($1) AND outcome LIKE '%held%'`, senderList)
+	if err != nil {
+		return out, fmt.Errorf("chaos: check: held messages: %w", err)
+	}
+	for rows.Next() {
+		var id *int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return out, fmt.Errorf("chaos: check: held messages: %w", err)
+		}
+		out.Held++
+		out.HeldSupported = true
+		if id != nil {
+			heldTickets[*id] = true
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("chaos: check: held messages: %w", err)
+	}
+
 	// Replies: every outbox row to the run's numbers, and whether the citizen got it.
 	heldExpr, err := heldExpression(ctx, conn)
 	if err != nil {
 		return out, err
 	}
-	out.HeldSupported = heldExpr != "false"
+	out.HeldSupported = out.HeldSupported || heldExpr != "false"
 	rows, err = conn.Query(ctx, `SELECT ticket_id, dest_addr, kind, text, state, `+heldExpr+` FROM outbox WHERE dest_addr = ANY($1)`, senderList)
 	if err != nil {
 		return out, fmt.Errorf("chaos: check: outbox: %w", err)
@@ -308,6 +335,9 @@ func check(ctx context.Context, dsn string, res *loadResults) (checkResult, erro
 			return out, fmt.Errorf("chaos: check: outbox: %w", err)
 		}
 		rowsByText[k] = append(rowsByText[k], r)
+		if r.state == "pending" || r.state == "sending" {
+			out.RepliesPending++
+		}
 		if r.ticket != nil && r.kind == "ack" {
 			if _, ours := ticketByID[*r.ticket]; ours {
 				out.AckRows++
@@ -325,14 +355,19 @@ func check(ctx context.Context, dsn string, res *loadResults) (checkResult, erro
 	if err := rows.Err(); err != nil {
 		return out, fmt.Errorf("chaos: check: outbox: %w", err)
 	}
-	for _, ts := range tickets {
+	for marker, ts := range tickets {
+		total := 0
 		for _, t := range ts {
-			switch n := acksByTicket[t.id]; {
-			case n == 0 && !heldByTicket[t.id]:
+			n := acksByTicket[t.id]
+			total += n
+			if n == 0 && !heldByTicket[t.id] && !heldTickets[t.id] {
 				out.TicketsNoAck++
-			case n > 1:
-				out.TicketsManyAcks += n - 1
 			}
+		}
+		// A resent complaint is told its ticket number again: one acknowledgement per
+		// acked send is expected, more is not.
+		if extra := total - max(1, sendsAcked[marker]); extra > 0 {
+			out.TicketsManyAcks += extra
 		}
 	}
 	received := map[textKey]int{}
@@ -432,7 +467,8 @@ func printCheck(w io.Writer, res *loadResults, c checkResult) {
 	row("messages still pending", c.Unprocessed, "")
 	row("acknowledgement rows", c.AckRows, "")
 	row("tickets without acknowledgement", c.TicketsNoAck, "")
-	row("extra acknowledgement rows", c.TicketsManyAcks, "more than one per ticket")
+	row("extra acknowledgement rows", c.TicketsManyAcks, "more than one per acked send of the complaint")
+	row("replies still in flight", c.RepliesPending, "pending or sending at the check")
 	notes := ""
 	if len(c.NotReceivedState) > 0 {
 		var parts []string
@@ -443,7 +479,7 @@ func printCheck(w io.Writer, res *loadResults, c checkResult) {
 	}
 	row("replies not received", c.AcksNotReceived, notes)
 	row("doubled acknowledgements received", c.DoubledAcks, "counted (crash window of a submit)")
-	held := "flood control not in the schema"
+	held := "flood control not seen in the schema or outcomes"
 	if c.HeldSupported {
 		held = "held back by flood control"
 	}

@@ -111,9 +111,13 @@ func (r *report) markdown() string {
 		if len(p.injections) > 0 {
 			recAck, recReady = fmtDur(worst(acks)), fmtDur(worst(ready))
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d (%d) | %d | %d | %d | %s | %d | %s | %d | %s | %s |\n",
+		notRecv := fmt.Sprintf("%d", c.AcksNotReceived)
+		if c.RepliesPending > 0 {
+			notRecv += fmt.Sprintf(" (%d in flight)", c.RepliesPending)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d (%d) | %d | %d | %d | %s | %d | %s | %s | %s | %s |\n",
 			p.title, len(p.injections), s.Messages, s.PDUs, s.Redeliveries, c.Tickets, c.Lost, doubled,
-			c.DoubledAcks, held, c.AcksNotReceived, recAck, recReady)
+			c.DoubledAcks, held, notRecv, recAck, recReady)
 	}
 	b.WriteString("\nRecovery columns give the worst strike. Per strike (fault → first ack of a deliver_sm sent after it; → /readyz 200 again):\n\n")
 	for _, p := range r.phases {

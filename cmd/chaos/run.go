@@ -32,15 +32,18 @@ type size struct {
 	pgCrashes   int     // pg_ctl stop -m immediate
 	redisStops  int     // redis-cli shutdown nosave
 	disconnects int     // every SMSC connection cut
-	timeout     time.Duration
+	// settle is the longest wait, after the load's replies settled, for messages and replies
+	// still in flight (a reply claimed by a crashed dispatcher waits for its 2-minute lease).
+	settle  time.Duration
+	timeout time.Duration
 }
 
 var sizes = map[string]size{
 	// CI: a few hundred MO per fault, the whole run well under 3 minutes.
-	"small": {name: "small", count: 300, rate: 100, kills: 2, pgCrashes: 1, redisStops: 1, disconnects: 3, timeout: 6 * time.Minute},
+	"small": {name: "small", count: 300, rate: 100, kills: 2, pgCrashes: 1, redisStops: 1, disconnects: 3, settle: 20 * time.Second, timeout: 6 * time.Minute},
 	// For people: thousands per fault, several strikes of each.
-	"medium": {name: "medium", count: 3000, rate: 200, kills: 4, pgCrashes: 2, redisStops: 2, disconnects: 6, timeout: 25 * time.Minute},
-	"large":  {name: "large", count: 20000, rate: 400, kills: 8, pgCrashes: 4, redisStops: 4, disconnects: 12, timeout: 90 * time.Minute},
+	"medium": {name: "medium", count: 3000, rate: 200, kills: 4, pgCrashes: 2, redisStops: 2, disconnects: 6, settle: 150 * time.Second, timeout: 30 * time.Minute},
+	"large":  {name: "large", count: 20000, rate: 400, kills: 8, pgCrashes: 4, redisStops: 4, disconnects: 12, settle: 150 * time.Second, timeout: 90 * time.Minute},
 }
 
 // The faults, in the order they run, with the marker prefix of their load.
@@ -352,6 +355,7 @@ func (h *harness) phase(ctx context.Context, i int, name string) (*phase, error)
 		"--bind-timeout", "90s",
 		"--drain-timeout", "3m",
 		"--reply-wait", "3m", // replies claimed by a killed daemon wait for its outbox lease (2m)
+		"--hold",
 	}
 	if name == "smsc" {
 		args = append(args, "--disconnects", strconv.Itoa(n))
@@ -387,11 +391,6 @@ func (h *harness) phase(ctx context.Context, i int, name string) (*phase, error)
 			}
 		}
 	}
-	go func() {
-		for range lines {
-		}
-	}()
-
 	for _, m := range moments {
 		if name == "smsc" {
 			break // the load cuts its own connections, at moments from its seed
@@ -406,6 +405,30 @@ func (h *harness) phase(ctx context.Context, i int, name string) (*phase, error)
 		}
 	}
 
+	// When the load's replies have settled, wait (bounded) until the database has no message
+	// or reply in flight for its numbers, so that a reply resent after a crash (its lease
+	// ran out) reaches the load and is counted; then let the load finish.
+	settled := false
+	for !settled {
+		select {
+		case <-ctx.Done():
+			return ph, ctx.Err()
+		case l, ok := <-lines:
+			if !ok {
+				settled = true // it ended on its own; its exit status tells why
+				break
+			}
+			if strings.HasPrefix(l, "load: settled") {
+				settled = true
+				h.waitProcessed(ctx, prefix)
+			}
+		}
+	}
+	load.closeStdin()
+	go func() {
+		for range lines {
+		}
+	}()
 	if err := load.wait(ctx); err != nil {
 		return ph, fmt.Errorf("smscsim load: %w (see %s)", err, load.log)
 	}
@@ -418,9 +441,6 @@ func (h *harness) phase(ctx context.Context, i int, name string) (*phase, error)
 		for _, f := range res.Faults {
 			ph.injections = append(ph.injections, injection{at: time.UnixMilli(f), restored: time.UnixMilli(f)})
 		}
-	}
-	if err := h.waitProcessed(ctx, res); err != nil {
-		return ph, err
 	}
 	c, err := check(ctx, h.dsn(o.database), res)
 	if err != nil {
@@ -523,37 +543,40 @@ func firstAckAfter(acks [][2]int64, t time.Time) time.Duration {
 	return time.Duration(best-ms) * time.Millisecond
 }
 
-// waitProcessed waits (bounded) until none of the load's messages is pending, so that the
-// check sees the end state rather than work in progress.
-func (h *harness) waitProcessed(ctx context.Context, res *loadResults) error {
-	var senders []string
-	for _, c := range res.Complaints {
-		senders = append(senders, c.Sender)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+// waitProcessed waits until none of the numbers' messages is pending and none of their
+// replies is pending or being sent, bounded by the size's settle time. A reply claimed by a
+// dispatcher that crashed comes back only when its lease runs out (2 minutes by default).
+func (h *harness) waitProcessed(ctx context.Context, prefix string) {
+	ctx, cancel := context.WithTimeout(ctx, h.o.size.settle)
 	defer cancel()
+	var n int
+	var err error
 	for {
-		n, err := func() (int, error) {
-			conn, err := pgx.Connect(ctx, h.dsn(h.o.database))
-			if err != nil {
-				return 0, err
-			}
-			defer conn.Close(context.WithoutCancel(ctx))
-			var n int
-			err = conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM messages WHERE state = 'pending' AND source = ANY($1))
-				+ (SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending') AND dest_addr = ANY($1))`, senders).Scan(&n)
-			return n, err
-		}()
+		n, err = h.inFlight(ctx, prefix)
 		if err == nil && n == 0 {
-			return nil
+			return
 		}
 		select {
 		case <-ctx.Done():
-			h.logf("still %d messages or replies pending after 60s (%v); checking anyway", n, err)
-			return nil
+			h.logf("  %d messages or replies still in flight after %s (%v); checking now, they count as pending", n, h.o.size.settle, err)
+			return
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+func (h *harness) inFlight(ctx context.Context, prefix string) (int, error) {
+	conn, err := pgx.Connect(ctx, h.dsn(h.o.database))
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var n int
+	like := "[" + prefix + "-%"
+	err = conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM messages WHERE state = 'pending' AND text LIKE $1)
+		+ (SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')
+		   AND dest_addr IN (SELECT source FROM messages WHERE text LIKE $1))`, like).Scan(&n)
+	return n, err
 }
 
 // Services and the database.
@@ -676,6 +699,7 @@ func (t *tailBuffer) String() string {
 // proc is a child in a process group of its own.
 type proc struct {
 	cmd     *exec.Cmd
+	stdin   io.WriteCloser // nil unless asked for
 	pid     int
 	log     string
 	pidFile string
@@ -683,7 +707,7 @@ type proc struct {
 	err     error
 }
 
-func (h *harness) start(name, pidFile string, stdout io.Writer, args ...string) (*proc, error) {
+func (h *harness) start(name, pidFile string, stdout io.Writer, withStdin bool, args ...string) (*proc, error) {
 	logPath := filepath.Join(h.dir, filepath.Base(name)+".log")
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -698,11 +722,18 @@ func (h *harness) start(name, pidFile string, stdout io.Writer, args ...string) 
 		cmd.Stdout = stdout
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var stdin io.WriteCloser
+	if withStdin {
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("start %s: %w", name, err)
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{cmd: cmd, pid: cmd.Process.Pid, log: logPath, pidFile: pidFile, done: make(chan struct{})}
+	p := &proc{cmd: cmd, stdin: stdin, pid: cmd.Process.Pid, log: logPath, pidFile: pidFile, done: make(chan struct{})}
 	_ = os.WriteFile(pidFile, []byte(strconv.Itoa(p.pid)+"\n"), 0o644)
 	go func() {
 		p.err = cmd.Wait()
@@ -710,6 +741,13 @@ func (h *harness) start(name, pidFile string, stdout io.Writer, args ...string) 
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// closeStdin closes the child's stdin (smscsim load --hold then finishes).
+func (p *proc) closeStdin() {
+	if p.stdin != nil {
+		_ = p.stdin.Close()
+	}
 }
 
 // kill sends SIGKILL to the whole process group.
@@ -761,7 +799,7 @@ func stopPidFile(path, prog string) {
 }
 
 func (h *harness) startDaemon() error {
-	p, err := h.start(filepath.Join(h.o.root, "bin", "sms1708"), filepath.Join(h.o.servicesDir, "chaos", "daemon.pid"), nil,
+	p, err := h.start(filepath.Join(h.o.root, "bin", "sms1708"), filepath.Join(h.o.servicesDir, "chaos", "daemon.pid"), nil, false,
 		"serve", "--config", h.o.config)
 	if err != nil {
 		return err
@@ -804,7 +842,7 @@ func (h *harness) stopDaemon() {
 // startLoad starts smscsim load and returns its stdout lines (also written to its log).
 func (h *harness) startLoad(args []string) (*proc, <-chan string, error) {
 	pr, pw := io.Pipe()
-	p, err := h.start(filepath.Join(h.o.root, "bin", "smscsim"), filepath.Join(h.o.servicesDir, "chaos", "load.pid"), pw, args...)
+	p, err := h.start(filepath.Join(h.o.root, "bin", "smscsim"), filepath.Join(h.o.servicesDir, "chaos", "load.pid"), pw, true, args...)
 	if err != nil {
 		pw.Close()
 		return nil, nil, err

@@ -69,6 +69,11 @@ type loadOptions struct {
 	settle       time.Duration
 	disconnects  int
 	discWithin   time.Duration
+	// hold, when not nil, keeps the SMSCs up after the replies settled until hold reaches
+	// EOF (or holdMax), still recording submits: cmd/chaos closes it once the database shows
+	// no reply in flight, so that a reply resent after a crash is seen (and counted).
+	hold    io.Reader
+	holdMax time.Duration
 }
 
 const loadUsage = `  smscsim load [--rate N] [--window W] [--count N | --duration D] [--out FILE] [flags]
@@ -108,6 +113,8 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.settle, "settle", 2*time.Second, "replies have settled when none came for this long")
 	fs.IntVar(&o.disconnects, "disconnects", 0, "cut every SMSC connection this many times at random moments (fault injection)")
 	fs.DurationVar(&o.discWithin, "disconnect-within", 0, "the disconnects fall in 10%–80% of this (default: the expected send time)")
+	hold := fs.Bool("hold", false, "after the replies settle, keep the SMSCs up until stdin closes (for cmd/chaos)")
+	fs.DurationVar(&o.holdMax, "hold-max", 5*time.Minute, "the longest --hold waits")
 	level := fs.String("log-level", "warn", "log `level` of the fake SMSCs: debug, info, warn, error")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -137,6 +144,9 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if o.count == 0 && o.duration == 0 {
 		o.count = defaultLoadCount
+	}
+	if *hold {
+		o.hold = os.Stdin
 	}
 	if err := o.validate(); err != nil {
 		fmt.Fprintf(stderr, "smscsim load: %v\n", err)
@@ -502,6 +512,10 @@ func runLoad(ctx context.Context, o loadOptions, logger *slog.Logger, stdout io.
 	if err == nil {
 		fmt.Fprintln(stdout, "load: every MO acked; waiting for replies to settle")
 		err = l.settle(ctx)
+	}
+	if err == nil && o.hold != nil {
+		fmt.Fprintln(stdout, "load: settled; holding until stdin closes")
+		l.holdOn(ctx)
 	}
 	res = l.results()
 	printSummary(stdout, res)
@@ -1111,5 +1125,21 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-t.C:
 		return nil
+	}
+}
+
+// holdOn waits until o.hold reaches EOF, ctx ends or holdMax passes.
+func (l *load) holdOn(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, l.o.hold)
+		close(done)
+	}()
+	t := time.NewTimer(l.o.holdMax)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
