@@ -358,7 +358,12 @@ func (o *Operator) keep(ctx context.Context, name string, index int, bindCmd uin
 			return // Run unbinds it
 		case <-s.closed:
 		}
-		if time.Since(up) >= o.cfg.ReconnectMax {
+		// A link that stayed bound a while was healthy: its drop starts the
+		// backoff afresh, so an SMSC restart costs about ReconnectMin, not
+		// the backoff earned by drops long ago. A link that flaps keeps
+		// climbing. (Waiting for ReconnectMax of uptime made a few drops
+		// cost up to a minute of silence.)
+		if time.Since(up) >= 10*o.cfg.ReconnectMin {
 			attempt = 0
 		}
 		attempt++
