@@ -61,6 +61,9 @@ const (
 	maxPatternLen  = 8  // words in one lexicon phrase
 	maxTermWeight  = 20 // a topic term's weight
 	stemCacheLimit = 1 << 17
+	// taxonomySubs is the number of sub-category names above which a main
+	// category's names count less as evidence (addTaxonomy).
+	taxonomySubs = 30
 )
 
 // ClassifierConfig says where the routing files are and how sure a decision
@@ -138,6 +141,7 @@ type pattern struct {
 type posting struct {
 	topic  int32
 	weight float32 // configured weight × IDF factor
+	weak   bool    // from the taxonomy's names, not a lexicon (addTaxonomy)
 }
 
 type topic struct {
@@ -182,6 +186,7 @@ type routeScratch struct {
 	hits   []hit
 	seen   []int32 // patterns already counted (each counts once per text)
 	scores []float32
+	strong []bool // topics with lexicon evidence (not only taxonomy words)
 	cats   []float32
 	best   []int32                    // best topic per category
 	combos []int32                    // combos satisfied
@@ -275,6 +280,7 @@ func LoadClassifier(cfg ClassifierConfig) (*Classifier, error) {
 		c.catNames = append(c.catNames, name)
 	}
 	errs = append(errs, c.buildTopics(tf)...)
+	errs = append(errs, c.addTaxonomy(tf.Taxonomy, catList)...)
 	if rulesOK {
 		errs = append(errs, c.buildRules(rf)...)
 	}
@@ -291,6 +297,7 @@ func LoadClassifier(cfg ClassifierConfig) (*Classifier, error) {
 	c.scratch.New = func() any {
 		return &routeScratch{
 			scores: make([]float32, len(c.topics)),
+			strong: make([]bool, len(c.topics)),
 			cats:   make([]float32, len(c.catNames)),
 			best:   make([]int32, len(c.catNames)),
 		}
@@ -314,8 +321,23 @@ func (c *Classifier) MinConfidence() float64 { return c.min }
 // --- files ---------------------------------------------------------------
 
 type topicsFile struct {
-	StemExceptions []string    `yaml:"stem_exceptions"`
-	Topics         []topicYAML `yaml:"topics"`
+	StemExceptions []string     `yaml:"stem_exceptions"`
+	Taxonomy       taxonomyYAML `yaml:"taxonomy"`
+	Topics         []topicYAML  `yaml:"topics"`
+}
+
+// taxonomyYAML says how the names of the category tree count as weak
+// evidence (see Classifier.addTaxonomy).
+type taxonomyYAML struct {
+	// Weight of one content word of a category or sub-category name
+	// (before the IDF factor); 0 turns the taxonomy evidence off.
+	Weight float64 `yaml:"weight"`
+	// MaxCategories drops a word that occurs in the names of more main
+	// categories than this: it names none of them.
+	MaxCategories int `yaml:"max_categories"`
+	// Stopwords are words of the names that say nothing about a topic
+	// ("lainnya", "terkait", "dan").
+	Stopwords []string `yaml:"stopwords"`
 }
 
 type topicYAML struct {
@@ -688,6 +710,116 @@ func (c *Classifier) buildRules(rf rulesFile) []error {
 		c.rules = append(c.rules, nr)
 	}
 	return errs
+}
+
+// addTaxonomy makes every content word of the category tree's names weak
+// evidence for its main category: a citizen who writes "kuota haji",
+// "ventilator" or "hutan adat" uses the words the taxonomy itself uses, even
+// when no hand-written lexicon thought of them. It is computed at load from
+// lapor-categories-2025.json, so a new tree brings its own words.
+//
+// A word counts only where the lexicons say nothing about it (a lexicon
+// word was weighed by hand, and the taxonomy must not dilute it), only when
+// it occurs in the names of at most MaxCategories main categories, and for
+// the topic of its sub-category when one has it, else for the first topic
+// of its main category. The IDF factor (weigh) applies as to any term.
+func (c *Classifier) addTaxonomy(tx taxonomyYAML, catList []string) []error {
+	if tx.Weight == 0 {
+		return nil
+	}
+	if tx.Weight < 0 || tx.Weight > maxTermWeight || math.IsNaN(tx.Weight) {
+		return []error{fmt.Errorf("routing: %s: taxonomy.weight %v: want a number in [0, %d]", TopicsFile, tx.Weight, maxTermWeight)}
+	}
+	if tx.MaxCategories <= 0 {
+		tx.MaxCategories = 2
+	}
+	// Stopwords are compared by stem: "diatas" is "atas".
+	stop := map[string]bool{}
+	for _, w := range tx.Stopwords {
+		for _, f := range strings.Fields(c.parser.Normalize(w)) {
+			stop[f] = true
+			stop[c.stem.fix(f)] = true
+		}
+	}
+	// topicFor: sub-category → topic, and each main's first topic.
+	bySub := map[[2]int]int32{} // (category, index of sub name) → topic
+	first := map[int]int32{}
+	subIndex := map[string]int{}
+	for ti, t := range c.topics {
+		if _, ok := first[t.category]; !ok {
+			first[t.category] = int32(ti)
+		}
+		if t.sub != "" {
+			key := c.catNames[t.category] + "\x00" + t.sub
+			if _, ok := subIndex[key]; !ok {
+				subIndex[key] = len(subIndex)
+			}
+			if _, ok := bySub[[2]int{t.category, subIndex[key]}]; !ok {
+				bySub[[2]int{t.category, subIndex[key]}] = int32(ti)
+			}
+		}
+	}
+	type use struct {
+		pattern int32
+		topic   int32
+		weight  float32
+	}
+	var uses []use
+	cats := map[int32]map[int]bool{} // pattern → main categories naming it
+	for _, main := range catList {
+		k, ok := c.catIndex[main]
+		if !ok {
+			continue
+		}
+		ft, ok := first[k]
+		if !ok {
+			continue
+		}
+		names := append([]string{strings.ReplaceAll(main, "\u00a0", " ")}, c.categories[main]...)
+		// A main with hundreds of sub-categories (KESEHATAN, CORONA VIRUS)
+		// lists complaint reasons ("jadwal", "pelatihan"), not topics: its
+		// words count less.
+		weight := float32(tx.Weight * math.Min(1, math.Sqrt(float64(taxonomySubs)/float64(len(names)))))
+		for _, name := range names {
+			ti := ft
+			if si, ok := subIndex[main+"\x00"+name]; ok {
+				if t, ok := bySub[[2]int{k, si}]; ok {
+					ti = t
+				}
+			}
+			for _, w := range strings.Fields(c.parser.Normalize(name)) {
+				if len(w) < 3 || stop[w] || stop[c.stem.fix(w)] || strings.ContainsAny(w, "0123456789") {
+					continue
+				}
+				p, err := c.patternFor(w, c.patternIndex)
+				if err != nil {
+					continue
+				}
+				if cats[p] == nil {
+					cats[p] = map[int]bool{}
+				}
+				cats[p][k] = true
+				uses = append(uses, use{p, ti, weight})
+			}
+		}
+	}
+	explicit := map[int32]bool{}
+	for i := range c.patterns {
+		if len(c.patterns[i].post) > 0 {
+			explicit[int32(i)] = true
+		}
+	}
+	for _, u := range uses {
+		if explicit[u.pattern] || len(cats[u.pattern]) > tx.MaxCategories {
+			continue
+		}
+		pt := &c.patterns[u.pattern]
+		if slices.ContainsFunc(pt.post, func(x posting) bool { return x.topic == u.topic }) {
+			continue
+		}
+		pt.post = append(pt.post, posting{topic: u.topic, weight: u.weight, weak: true})
+	}
+	return nil
 }
 
 // weigh applies the IDF factor: a pattern that counts for topics of several

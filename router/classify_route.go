@@ -80,6 +80,12 @@ func (c *Classifier) RouteCommand(cmd parser.Command) Route {
 			conf += fmt.Sprintf(" vs %.1f %s", s2, c.catNames[k2])
 		}
 		r.Explain = append(r.Explain, conf+")")
+		if !c.strongCategory(s, k1) && r.Confidence < c.min {
+			// Only a few words of the taxonomy's names, and not enough of
+			// them: that is no topic.
+			r.Category = OtherCategory
+			r.Explain = append(r.Explain, "hanya kata lemah dari nama kategori → "+OtherCategory)
+		}
 	}
 	if regionOK {
 		r.Explain = append(r.Explain, c.explainRegion(region))
@@ -126,6 +132,7 @@ func (c *Classifier) match(norm string, regions []RegionMatch, s *routeScratch) 
 	s.hits = s.hits[:0]
 	s.seen = s.seen[:0]
 	clear(s.scores)
+	clear(s.strong)
 	for i := 0; i < len(norm) && len(s.words) < maxRouteWords; {
 		for i < len(norm) && norm[i] == ' ' {
 			i++
@@ -188,6 +195,9 @@ func (c *Classifier) match(norm string, regions []RegionMatch, s *routeScratch) 
 			s.seen = append(s.seen, h.pattern)
 			for _, x := range c.patterns[h.pattern].post {
 				s.scores[x.topic] += x.weight
+				if !x.weak {
+					s.strong[x.topic] = true
+				}
 			}
 		}
 	}
@@ -203,9 +213,21 @@ func (c *Classifier) match(norm string, regions []RegionMatch, s *routeScratch) 
 		}
 		if all {
 			s.scores[cb.topic] += cb.weight
+			s.strong[cb.topic] = true
 			s.combos = append(s.combos, int32(k))
 		}
 	}
+}
+
+// strongCategory reports whether a lexicon (not only the taxonomy's names)
+// gave category k evidence.
+func (c *Classifier) strongCategory(s *routeScratch, k int) bool {
+	for t, ok := range s.strong {
+		if ok && c.topics[t].category == k {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Classifier) matched(s *routeScratch, p int32) bool {

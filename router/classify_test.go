@@ -290,3 +290,22 @@ func BenchmarkRoute(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 }
+
+// The words of the category tree's own names count as weak evidence, with
+// no lexicon entry: several of them make a category, one alone is no topic.
+func TestRouteTaxonomyWords(t *testing.T) {
+	c := sharedClassifier(t)
+	tests := []struct {
+		text, category string
+		triage         bool
+	}{
+		{"ventilator dan pcr kit habis", "CORONA VIRUS", false},
+		{"ventilator rusak", OtherCategory, true},
+	}
+	for _, tt := range tests {
+		_, r := c.Route(tt.text)
+		if mainOf(r.Category) != tt.category || r.Triage != tt.triage {
+			t.Errorf("Route(%q) = %q triage %v, want %q triage %v (%v)", tt.text, r.Category, r.Triage, tt.category, tt.triage, r.Explain)
+		}
+	}
+}
