@@ -56,6 +56,10 @@ type Inbound struct {
 	// Receipt marks a delivery receipt (esm_class & 0x3C != 0; the ingest
 	// checks ESMClass too): stored as kind 'receipt', never a message.
 	Receipt bool
+	// DLR is the receipt as parsed, when it could be (with a message id):
+	// it gets a receipts row, which the ReceiptMatcher matches to the
+	// outbox. A receipt without DLR is still stored and acked.
+	DLR *DLR
 	// DeadReason, when not empty, says why the PDU could not be decoded;
 	// it is stored raw as kind 'dead' and Done gets ErrDeadLetter.
 	DeadReason string
@@ -82,6 +86,24 @@ type Inbound struct {
 	// Done is called exactly once, from the ingest's goroutine, with nil
 	// only after the record is committed. It must not block.
 	Done func(error)
+}
+
+// DLR is a parsed delivery receipt (SMPP 3.4 §5.2.12, Appendix B).
+type DLR struct {
+	// MessageID is the SMSC's id of the message the receipt is about,
+	// normalised the same way as the ids CompleteOutbox stores (see
+	// DB.SetSubmitIDNormalizer): the two are compared as text.
+	MessageID string
+	// State is the SMPP 3.4 §5.2.28 state name ("DELIVERED",
+	// "UNDELIVERABLE", "REJECTED", "EXPIRED", "DELETED", "ACCEPTED",
+	// "ENROUTE", "UNKNOWN"), or "" when the receipt gave none.
+	State string
+	// Final: the message will not change state again.
+	Final bool
+	// Err is the receipt's error ("gsm:001", "000"), or "".
+	Err string
+	// DoneAt is the receipt's done date; zero when it had none.
+	DoneAt time.Time
 }
 
 // Part is one part of a concatenated MO, as the SMPP layer found it.
@@ -151,6 +173,7 @@ type Ingest struct {
 	logger      *slog.Logger
 	onCommitted func(messageIDs []int64)
 	onParts     func(partIDs []int64)
+	onReceipts  func(receiptIDs []int64)
 	queue       chan Inbound
 
 	// mu orders Submit against Run closing: Submit sends under the read
@@ -190,6 +213,12 @@ func NewIngest(db *DB, cfg IngestConfig, m *Metrics, logger *slog.Logger, onComm
 // assembler (Assembler.Notify) without a polling delay; f must not block.
 // Call it before Run.
 func (in *Ingest) OnParts(f func(partIDs []int64)) { in.onParts = f }
+
+// OnReceipts sets f to be called from the ingest's goroutine after each
+// flush with the ids of the receipts rows it committed, to hand them to
+// the ReceiptMatcher (ReceiptMatcher.Notify); f must not block. Call it
+// before Run.
+func (in *Ingest) OnReceipts(f func(receiptIDs []int64)) { in.onReceipts = f }
 
 // Submit queues rec. It never blocks: when the queue is full, or the ingest
 // has stopped, rec.Done is called at once with ErrOverloaded or ErrClosed.
@@ -295,10 +324,14 @@ func (in *Ingest) flush(ctx context.Context, batch []Inbound) {
 	if len(c.parts) > 0 && in.onParts != nil {
 		in.onParts(c.parts)
 	}
+	if len(c.receipts) > 0 && in.onReceipts != nil {
+		in.onReceipts(c.receipts)
+	}
 }
 
-// committedIDs are the ids of the messages and parts rows a flush committed.
-type committedIDs struct{ messages, parts []int64 }
+// committedIDs are the ids of the messages, parts and receipts rows a flush
+// committed.
+type committedIDs struct{ messages, parts, receipts []int64 }
 
 // store inserts recs (prepared as rows) in one statement. When a statement
 // fails because of what is in it (a data or integrity error) the batch is
@@ -317,12 +350,18 @@ func (in *Ingest) store(ctx context.Context, recs []Inbound, rows []ingestRow, c
 				continue
 			}
 			in.m.records.WithLabelValues(OutcomeCommitted).Inc()
+			if rows[i].kind == kindReceipt {
+				in.m.countDLR(rows[i].operator, rows[i].dlrState, rows[i].dlr)
+			}
 			done(recs[i], nil)
 			if ids[i].message != 0 {
 				committed.messages = append(committed.messages, ids[i].message)
 			}
 			if ids[i].part != 0 {
 				committed.parts = append(committed.parts, ids[i].part)
+			}
+			if ids[i].receipt != 0 {
+				committed.receipts = append(committed.receipts, ids[i].receipt)
 			}
 		}
 		return
@@ -345,6 +384,7 @@ func (in *Ingest) store(ctx context.Context, recs []Inbound, rows []ingestRow, c
 	dead.deadReason = "store: " + errorReason(err)
 	dead.msisdn = ""
 	dead.part = false
+	dead.dlr = false
 	in.logger.Warn("inbound record stored as dead letter",
 		"operator", dead.operator, "bind", dead.bind, "seq", dead.seq, "reason", dead.deadReason)
 	if _, err2 := in.insert(ctx, []ingestRow{dead}); err2 != nil {
@@ -380,9 +420,12 @@ func (in *Ingest) insert(ctx context.Context, rows []ingestRow) ([]rowIDs, error
 	if err == nil {
 		res, err = pgx.CollectRows(pgRows, func(r pgx.CollectableRow) (ordID, error) {
 			var v ordID
-			var msg, part *int64
-			if err := r.Scan(&v.ord, &msg, &part); err != nil {
+			var msg, part, rct *int64
+			if err := r.Scan(&v.ord, &msg, &part, &rct); err != nil {
 				return v, err
+			}
+			if rct != nil {
+				v.receipt = *rct
 			}
 			if msg != nil {
 				v.message = *msg
@@ -413,8 +456,9 @@ func (in *Ingest) insert(ctx context.Context, rows []ingestRow) ([]rowIDs, error
 	return ids, nil
 }
 
-// rowIDs are the ids of the messages or parts row stored for one record.
-type rowIDs struct{ message, part int64 }
+// rowIDs are the ids of the messages, parts or receipts row stored for one
+// record.
+type rowIDs struct{ message, part, receipt int64 }
 
 type ordID struct {
 	ord int64
@@ -479,6 +523,11 @@ type ingestRow struct {
 	ref                     int32
 	refBits, total, partSeq int16
 	userData                []byte
+	// A parsed receipt (see DLR).
+	dlr                     bool
+	dlrID, dlrState, dlrErr string
+	dlrFinal                bool
+	dlrDone                 *time.Time
 }
 
 func prepare(rec *Inbound) ingestRow {
@@ -514,6 +563,15 @@ func prepare(rec *Inbound) ingestRow {
 		r.kind, r.deadReason, r.msisdn = kindDead, cleanText(rec.DeadReason), ""
 	case rec.Receipt || rec.ESMClass&0x3C != 0:
 		r.kind, r.msisdn = kindReceipt, ""
+		if d := rec.DLR; d != nil && d.MessageID != "" {
+			r.dlr = true
+			r.dlrID, r.dlrState, r.dlrErr = cleanText(d.MessageID), cleanText(d.State), cleanText(d.Err)
+			r.dlrFinal = d.Final
+			if !d.DoneAt.IsZero() {
+				t := d.DoneAt
+				r.dlrDone = &t
+			}
+		}
 	case rec.Part != nil && rec.Part.Total != 1:
 		if reason := partProblem(rec.Part); reason != "" {
 			r.kind, r.deadReason, r.msisdn = kindDead, reason, ""
@@ -563,11 +621,12 @@ func cleanText(s string) string {
 }
 
 // ingestSQL stores a batch in one statement: the inbound rows, and for each
-// citizen's text its messages row, or for each part of a citizen's long text
-// its parts row, pointing at its inbound row. Inbound ids are drawn up front
+// citizen's text its messages row, for each part of a citizen's long text
+// its parts row, and for each parsed receipt its receipts row, pointing at
+// its inbound row. Inbound ids are drawn up front
 // (nextval in a materialized CTE) so that every insert and the result can
 // refer to them; the result is one row per input, in input order (ord), with
-// the message id and the part id or NULLs. The foreign keys to inbound are
+// the message, part and receipt ids or NULLs. The foreign keys to inbound are
 // checked at the end of the statement, when all the inserts are done.
 const ingestSQL = `
 WITH r AS MATERIALIZED (
@@ -576,12 +635,14 @@ WITH r AS MATERIALIZED (
                 $6::text[], $7::int2[], $8::int2[], $9::text[], $10::int2[], $11::int2[],
                 $12::text[], $13::bytea[], $14::text[], $15::text[], $16::int4[],
                 $17::text[], $18::text[],
-                $19::bool[], $20::int4[], $21::int2[], $22::int2[], $23::int2[], $24::bytea[])
+                $19::bool[], $20::int4[], $21::int2[], $22::int2[], $23::int2[], $24::bytea[],
+                $25::bool[], $26::text[], $27::text[], $28::bool[], $29::text[], $30::timestamptz[])
          WITH ORDINALITY AS u(received_at, operator, bind, command, seq,
                               source_addr, source_ton, source_npi, dest_addr, esm_class, data_coding,
                               kind, raw, text, alphabet, invalid_chars,
                               dead_reason, msisdn,
-                              is_part, ref, ref_bits, total, part_seq, user_data, ord)
+                              is_part, ref, ref_bits, total, part_seq, user_data,
+                              is_dlr, dlr_id, dlr_state, dlr_final, dlr_err, dlr_done, ord)
 ),
 ins AS (
     INSERT INTO inbound (id, received_at, operator, bind, command, seq,
@@ -607,10 +668,18 @@ prt AS (
     FROM r WHERE kind = 'mo' AND msisdn <> '' AND is_part
     ORDER BY ord
     RETURNING id, inbound_id
+),
+rct AS (
+    INSERT INTO receipts (inbound_id, operator, message_id, state, final, err, done_at, received_at)
+    SELECT inbound_id, operator, dlr_id, dlr_state, dlr_final, NULLIF(dlr_err, ''), dlr_done, received_at
+    FROM r WHERE kind = 'receipt' AND is_dlr
+    ORDER BY ord
+    RETURNING id, inbound_id
 )
-SELECT r.ord, msg.id, prt.id FROM r
+SELECT r.ord, msg.id, prt.id, rct.id FROM r
 LEFT JOIN msg USING (inbound_id)
 LEFT JOIN prt USING (inbound_id)
+LEFT JOIN rct USING (inbound_id)
 ORDER BY r.ord`
 
 // ingestArgs are the column arrays of ingestSQL.
@@ -626,6 +695,9 @@ type ingestArgs struct {
 	ref                                        []int32
 	refBits, total, partSeq                    []int16
 	userData                                   [][]byte
+	isDLR, dlrFinal                            []bool
+	dlrID, dlrState, dlrErr                    []string
+	dlrDone                                    []*time.Time
 }
 
 func newIngestArgs(n int) *ingestArgs {
@@ -642,6 +714,9 @@ func newIngestArgs(n int) *ingestArgs {
 		isPart: make([]bool, 0, n), ref: make([]int32, 0, n),
 		refBits: make([]int16, 0, n), total: make([]int16, 0, n), partSeq: make([]int16, 0, n),
 		userData: make([][]byte, 0, n),
+		isDLR:    make([]bool, 0, n), dlrFinal: make([]bool, 0, n),
+		dlrID: make([]string, 0, n), dlrState: make([]string, 0, n), dlrErr: make([]string, 0, n),
+		dlrDone: make([]*time.Time, 0, n),
 	}
 }
 
@@ -670,6 +745,12 @@ func (a *ingestArgs) add(r *ingestRow) {
 	a.total = append(a.total, r.total)
 	a.partSeq = append(a.partSeq, r.partSeq)
 	a.userData = append(a.userData, r.userData)
+	a.isDLR = append(a.isDLR, r.dlr)
+	a.dlrID = append(a.dlrID, r.dlrID)
+	a.dlrState = append(a.dlrState, r.dlrState)
+	a.dlrFinal = append(a.dlrFinal, r.dlrFinal)
+	a.dlrErr = append(a.dlrErr, r.dlrErr)
+	a.dlrDone = append(a.dlrDone, r.dlrDone)
 }
 
 func (a *ingestArgs) args() []any {
@@ -677,5 +758,6 @@ func (a *ingestArgs) args() []any {
 		a.sourceAddr, a.sourceTON, a.sourceNPI, a.destAddr, a.esmClass, a.dataCoding,
 		a.kind, a.raw, a.text, a.alphabet, a.invalidChars,
 		a.deadReason, a.msisdn,
-		a.isPart, a.ref, a.refBits, a.total, a.partSeq, a.userData}
+		a.isPart, a.ref, a.refBits, a.total, a.partSeq, a.userData,
+		a.isDLR, a.dlrID, a.dlrState, a.dlrFinal, a.dlrErr, a.dlrDone}
 }

@@ -1,6 +1,9 @@
 package store
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -26,6 +29,39 @@ type Metrics struct {
 	assemblyCompleted  prometheus.Counter
 	assemblyDuplicates prometheus.Counter
 	assemblyLate       prometheus.Counter
+
+	dlr          *prometheus.CounterVec
+	dlrUnmatched prometheus.Gauge
+}
+
+// DLR states, the fixed label set of sms1708_dlr_total: the SMPP 3.4
+// §5.2.28 state names in lower case, "none" for a receipt that named no
+// state, and "unparsable" for one without a message id.
+var dlrStates = []string{"delivered", "undeliverable", "rejected", "expired", "deleted",
+	"accepted", "enroute", "unknown", "none", "unparsable"}
+
+// SetOperators creates the per-operator series at zero, so that they are
+// there before the first receipt. Other operator names still count.
+func (m *Metrics) SetOperators(names []string) {
+	for _, op := range names {
+		for _, st := range dlrStates {
+			m.dlr.WithLabelValues(op, st)
+		}
+	}
+}
+
+// countDLR counts one committed receipt.
+func (m *Metrics) countDLR(operator, state string, parsed bool) {
+	st := "unparsable"
+	if parsed {
+		st = strings.ToLower(state)
+		if st == "" {
+			st = "none"
+		} else if !slices.Contains(dlrStates, st) {
+			st = "unknown"
+		}
+	}
+	m.dlr.WithLabelValues(operator, st).Inc()
 }
 
 // NewMetrics registers the store's metrics on reg.
@@ -72,6 +108,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		assemblyLate: f.NewCounter(prometheus.CounterOpts{
 			Name: "sms1708_assembly_late_parts_total",
 			Help: "Parts that arrived after their message was made with a gap; they joined its text or its ticket.",
+		}),
+		dlr: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "sms1708_dlr_total",
+			Help: "Delivery receipts stored, by operator and the state they report (unparsable: no message id).",
+		}, []string{"operator", "state"}),
+		dlrUnmatched: f.NewGauge(prometheus.GaugeOpts{
+			Name: "sms1708_dlr_unmatched_recent",
+			Help: "Receipts of the last match window not matched to any outbox row (yet): receipts before their submit_sm_resp, or for messages we did not send.",
 		}),
 	}
 	for _, o := range []string{OutcomeCommitted, OutcomeDead, OutcomeFailed, OutcomeOverloaded} {

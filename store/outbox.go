@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -103,14 +104,17 @@ UPDATE outbox o SET state = 'sending', lease_until = now() + make_interval(secs 
 FROM due WHERE o.id = due.id AND o.expires_at > now()
 RETURNING o.id, o.operator, o.dest_addr, o.source_addr, o.text, o.attempts`
 
-// CompleteOutbox implements router.Outbox, in one statement for all
+// CompleteOutbox implements router.Outbox, in one transaction for all
 // results: a sent row becomes 'sent' with the SMSC's message ids; a
 // permanent error ends it 'failed'; a temporary one sends it back to
 // 'pending' with exponential backoff (jittered, so that rows failed
 // together do not retry together), unless it has used its attempts
 // ('failed') or outlived its expiry ('expired'). Every failure keeps its
 // reason in last_error. A result for a row no longer leased (its lease ran
-// out and another sender took it) is ignored.
+// out and another sender took it) is ignored. The ids of each row sent are
+// also recorded normalised (outbox_segments, see SetSubmitIDNormalizer),
+// and receipts that arrived before them are matched in the same
+// transaction (see ReceiptMatcher).
 func (db *DB) CompleteOutbox(ctx context.Context, results []router.SendResult) error {
 	if len(results) == 0 {
 		return nil
@@ -121,12 +125,15 @@ func (db *DB) CompleteOutbox(ctx context.Context, results []router.SendResult) e
 	permanent := make([]bool, n)
 	errs := make([]string, n)
 	smscIDs := make([]string, n)
+	var sent []int64
 	for i, r := range results {
 		ids[i] = r.ID
 		ok[i] = r.Err == nil
 		permanent[i] = r.Permanent
 		if r.Err != nil {
 			errs[i] = truncate(cleanText(r.Err.Error()), maxErrorLen)
+		} else if len(r.MessageIDs) > 0 {
+			sent = append(sent, r.ID)
 		}
 		// Each row's ids travel as one JSON array: a jagged text[][] is not
 		// something PostgreSQL arrays can hold.
@@ -136,14 +143,106 @@ func (db *DB) CompleteOutbox(ctx context.Context, results []router.SendResult) e
 		}
 		smscIDs[i] = string(b)
 	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("store: complete outbox: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	var seg segmentArgs
+	if len(sent) > 0 {
+		if seg, err = db.segments(ctx, tx, results, sent); err != nil {
+			return fmt.Errorf("store: complete outbox: %w", err)
+		}
+		// Before anything is written: a ReceiptMatcher holding one of
+		// these ids finishes first, and one that comes later sees them.
+		if err := lockIDs(ctx, tx, seg.locks); err != nil {
+			return fmt.Errorf("store: complete outbox: lock: %w", err)
+		}
+	}
 	p := db.policy
-	_, err := db.pool.Exec(ctx, completeOutboxSQL, ids, ok, permanent, errs, smscIDs,
+	rows, err := tx.Query(ctx, completeOutboxSQL, ids, ok, permanent, errs, smscIDs,
 		p.MaxAttempts, p.Backoff.Seconds(), p.MaxBackoff.Seconds())
 	if err != nil {
 		return fmt.Errorf("store: complete outbox: %w", err)
 	}
+	nowSent, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("store: complete outbox: %w", err)
+	}
+	nowSent = slices.DeleteFunc(nowSent, func(id int64) bool { return id == 0 })
+	if len(nowSent) > 0 && len(seg.outbox) > 0 {
+		if _, err := tx.Exec(ctx, insertSegmentsSQL, seg.operator, seg.smscID, seg.outbox, seg.part, nowSent); err != nil {
+			return fmt.Errorf("store: complete outbox: segments: %w", err)
+		}
+		rows, err := tx.Query(ctx, matchSegmentsSQL, nowSent)
+		if err != nil {
+			return fmt.Errorf("store: complete outbox: match receipts: %w", err)
+		}
+		matched, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return fmt.Errorf("store: complete outbox: match receipts: %w", err)
+		}
+		if err := settle(ctx, tx, matched); err != nil {
+			return fmt.Errorf("store: complete outbox: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("store: complete outbox: commit: %w", err)
+	}
 	return nil
 }
+
+// segmentArgs are the normalised ids of the rows sent, as column arrays,
+// with their advisory locks.
+type segmentArgs struct {
+	operator, smscID []string
+	outbox           []int64
+	part             []int16
+	locks            []int64
+}
+
+// segments normalises the SMSC ids of the rows sent, with each row's
+// operator.
+func (db *DB) segments(ctx context.Context, tx pgx.Tx, results []router.SendResult, sent []int64) (segmentArgs, error) {
+	var a segmentArgs
+	rows, err := tx.Query(ctx, "SELECT id, operator FROM outbox WHERE id = ANY($1)", sent)
+	if err != nil {
+		return a, err
+	}
+	ops := make(map[int64]string, len(sent))
+	var id int64
+	var op string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &op}, func() error { ops[id] = op; return nil }); err != nil {
+		return a, err
+	}
+	for _, r := range results {
+		op, found := ops[r.ID]
+		if r.Err != nil || !found {
+			continue
+		}
+		for k, raw := range r.MessageIDs {
+			norm := cleanText(db.normalizeID(op, raw))
+			if norm == "" || k >= 1<<15 {
+				continue
+			}
+			a.operator = append(a.operator, op)
+			a.smscID = append(a.smscID, norm)
+			a.outbox = append(a.outbox, r.ID)
+			a.part = append(a.part, int16(k+1))
+			a.locks = append(a.locks, receiptLockID(op, norm))
+		}
+	}
+	return a, nil
+}
+
+// insertSegmentsSQL records the normalised ids of the rows that did become
+// 'sent' ($5).
+const insertSegmentsSQL = `
+INSERT INTO outbox_segments (operator, smsc_id, outbox_id, part)
+SELECT o, s, b, p FROM unnest($1::text[], $2::text[], $3::int8[], $4::int2[]) AS u(o, s, b, p)
+WHERE b = ANY($5)
+ON CONFLICT DO NOTHING`
 
 const completeOutboxSQL = `
 UPDATE outbox o SET
@@ -164,7 +263,8 @@ UPDATE outbox o SET
     lease_until = NULL
 FROM unnest($1::bigint[], $2::bool[], $3::bool[], $4::text[], $5::text[])
      AS r(id, ok, permanent, err, smsc_ids)
-WHERE o.id = r.id AND o.state = 'sending'`
+WHERE o.id = r.id AND o.state = 'sending'
+RETURNING CASE WHEN o.state = 'sent' THEN o.id ELSE 0 END`
 
 // PendingOutbox returns the number of outbox rows not yet done: pending
 // or being sent.

@@ -53,6 +53,7 @@ type DB struct {
 	pool   *pgxpool.Pool
 	logger *slog.Logger
 	policy OutboxPolicy
+	normID IDNormalizer // see SetSubmitIDNormalizer
 }
 
 // Open connects to PostgreSQL at url (a postgres:// URL or a key=value DSN)

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+	_ "time/tzdata" // operators' time zones, also where the host has no zoneinfo
 
 	"gopkg.in/yaml.v3"
 
@@ -118,6 +119,15 @@ type OperatorConfig struct {
 	DestTON         *uint8   `yaml:"dest_ton"`
 	DestNPI         *uint8   `yaml:"dest_npi"`
 	DefaultAlphabet string   `yaml:"default_alphabet"` // meaning of data_coding 0: gsm7 (default), ascii, latin1
+	// Timezone is the SMSC's local time, in which its receipts write their
+	// dates (an IANA name; default Asia/Jakarta).
+	Timezone string `yaml:"timezone"`
+	// SubmitIDBase and ReceiptIDBase say how the SMSC writes message ids
+	// in submit_sm_resp and in receipts: auto (default), hex or decimal.
+	// Both sides are normalised with their own base before receipts are
+	// matched to what we sent (SMPP.md).
+	SubmitIDBase  smpp.IDBase `yaml:"submit_id_base"`
+	ReceiptIDBase smpp.IDBase `yaml:"receipt_id_base"`
 }
 
 func defaultConfig() Config {
@@ -308,6 +318,9 @@ func (c *Config) Validate() error {
 		if o.ResponseTimeout != 0 && (time.Duration(o.ResponseTimeout) < time.Second || time.Duration(o.ResponseTimeout) > 5*time.Minute) {
 			bad(f+".response_timeout", "%s: want 1s to 5m (30s to 60s is usual)", time.Duration(o.ResponseTimeout))
 		}
+		if _, err := o.location(); err != nil {
+			bad(f+".timezone", "%q: not a time zone (e.g. Asia/Jakarta, Asia/Makassar)", o.Timezone)
+		}
 		if o.DefaultAlphabet != "" {
 			if a, err := text.ParseAlphabet(o.DefaultAlphabet); err != nil || (a != text.GSM7 && a != text.ASCII && a != text.Latin1) {
 				bad(f+".default_alphabet", "%q: want gsm7, ascii or latin1", o.DefaultAlphabet)
@@ -355,6 +368,29 @@ func (o OperatorConfig) smppConfig() smpp.OperatorConfig {
 		}
 	}
 	return c
+}
+
+// defaultTimezone is where all three SMSCs of 1708 keep their clocks.
+const defaultTimezone = "Asia/Jakarta"
+
+// location is the operator's time zone; the zone database is embedded
+// (time/tzdata), so a host without one still finds it.
+func (o OperatorConfig) location() (*time.Location, error) {
+	tz := o.Timezone
+	if tz == "" {
+		tz = defaultTimezone
+	}
+	return time.LoadLocation(tz)
+}
+
+// submitIDNormalizer normalises each operator's submit_sm_resp ids with
+// its submit base, for the store to match receipts by.
+func (c *Config) submitIDNormalizer() store.IDNormalizer {
+	bases := make(map[string]smpp.IDBase, len(c.Operators))
+	for _, o := range c.Operators {
+		bases[o.Name] = o.SubmitIDBase
+	}
+	return func(operator, id string) string { return smpp.NormalizeMessageID(id, bases[operator]) }
 }
 
 func (o OperatorConfig) alphabet() text.Alphabet {

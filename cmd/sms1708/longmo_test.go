@@ -44,11 +44,16 @@ func startDaemonWith(t *testing.T, smscCfg smsctest.Config, extra string, binds 
 	if err != nil {
 		t.Fatal(err)
 	}
+	routing, err := filepath.Abs("../../configs/routing")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfgPath := filepath.Join(t.TempDir(), "sms1708.yaml")
 	cfgText := fmt.Sprintf(`database: {url: %q}
 redis: {url: %q}
 http: {listen: "127.0.0.1:0"}
 replies: %q
+routing: {dir: %q}
 shutdown: {grace: 5s}
 %s
 operators:
@@ -61,7 +66,7 @@ operators:
     binds: %d
     window: 10
     response_timeout: 5s
-%s`, dbURL, redisURL, replies, extra, smsc.Port(), binds, opExtra)
+%s`, dbURL, redisURL, replies, routing, extra, smsc.Port(), binds, opExtra)
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"time"
 
 	"github.com/sp4n-lapor/sms1708/router"
 	"github.com/sp4n-lapor/sms1708/smpp"
@@ -13,8 +14,19 @@ import (
 // store keeps out of the PDU, decodes the text, and maps the ingest's
 // outcome to the command_status of the deliver_sm_resp.
 type moHandler struct {
-	ingest   *store.Ingest
-	alphabet text.Alphabet // the operator's meaning of data_coding 0
+	ingest      *store.Ingest
+	alphabet    text.Alphabet  // the operator's meaning of data_coding 0
+	loc         *time.Location // the SMSC's time zone, for receipt dates
+	receiptBase smpp.IDBase    // how the SMSC writes ids in receipts
+}
+
+// newMOHandler returns the handler for one operator's binds.
+func newMOHandler(in *store.Ingest, oc OperatorConfig) *moHandler {
+	loc, err := oc.location()
+	if err != nil {
+		loc = time.UTC // not reached: Validate refused the zone
+	}
+	return &moHandler{ingest: in, alphabet: oc.alphabet(), loc: loc, receiptBase: oc.ReceiptIDBase}
 }
 
 // HandleInbound implements smpp.Handler.
@@ -79,6 +91,20 @@ func (h *moHandler) HandleInbound(in smpp.Inbound, done func(error)) {
 	}
 	dec := text.DecodeShortMessage(p.DataCoding, h.alphabet, data)
 	rec.Text, rec.Alphabet, rec.InvalidChars = dec.Text, dec.Alphabet.String(), dec.Invalid
+	if rec.Receipt {
+		// A receipt without a usable message id is still stored and
+		// acked: it is answered ESME_ROK and kept, like one for a message
+		// we never sent.
+		if r, err := smpp.ParseReceipt(p.ESMClass, p.TLVs, dec.Text, h.loc); err == nil {
+			rec.DLR = &store.DLR{
+				MessageID: smpp.NormalizeMessageID(r.MessageID, h.receiptBase),
+				State:     r.State,
+				Final:     r.Final,
+				Err:       r.Err,
+				DoneAt:    r.DoneDate,
+			}
+		}
+	}
 	// No reply ever goes to an alphanumeric sender or a short code: the
 	// message is kept, but with no number to answer.
 	if m, ok := router.NormalizeMSISDN(p.SourceAddr, p.SourceTON); ok {

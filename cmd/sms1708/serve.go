@@ -40,6 +40,7 @@ type daemon struct {
 	redis     *store.Redis
 	ingest    *store.Ingest
 	assembler *store.Assembler
+	receipts  *store.ReceiptMatcher
 	processor *router.Processor
 	dispatch  *router.Dispatcher
 	operators []*smpp.Operator
@@ -65,8 +66,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.S
 //  1. the SMPP binds stop taking new PDUs and drain: every MO already handed
 //     to the ingest is committed and answered, then each bind unbinds;
 //  2. the ingest flushes what it still holds;
-//  3. the assembler, the processor and the dispatcher finish their current
-//     batch (a part left unassembled is found by the next start's sweep);
+//  3. the assembler, the receipt matcher, the processor and the dispatcher
+//     finish their current batch (a part left unassembled or a receipt left
+//     unmatched is found by the next start's sweep);
 //  4. the HTTP server, Redis and PostgreSQL close.
 //
 // A run group (oklog/run) interrupts all actors at once; the promise "ack
@@ -85,6 +87,7 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	}
 	d.db = db
 	defer db.Close()
+	db.SetSubmitIDNormalizer(cfg.submitIDNormalizer())
 	if err := retry(ctx, logger, "migrate database", func() error { return db.Migrate(ctx) }); err != nil {
 		return err
 	}
@@ -102,6 +105,7 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	rm := router.NewMetrics(d.reg, names)
 	sm := smpp.NewMetrics(d.reg)
 	stm := store.NewMetrics(d.reg)
+	stm.SetOperators(names)
 
 	senders := make(map[string]router.Sender, len(cfg.Operators))
 	// The parts refer to each other in a ring (binds → ingest → processor
@@ -114,8 +118,10 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	d.ingest = store.NewIngest(db, cfg.ingestConfig(), stm, logger.With("component", "ingest"), d.processor.Notify)
 	d.assembler = store.NewAssembler(db, cfg.assemblerConfig(), stm, logger.With("component", "assembly"), d.processor.Notify)
 	d.ingest.OnParts(d.assembler.Notify)
+	d.receipts = store.NewReceiptMatcher(db, store.ReceiptMatcherConfig{}, stm, logger.With("component", "receipts"))
+	d.ingest.OnReceipts(d.receipts.Notify)
 	for _, oc := range cfg.Operators {
-		h := &moHandler{ingest: d.ingest, alphabet: oc.alphabet()}
+		h := newMOHandler(d.ingest, oc)
 		op, err := smpp.NewOperator(oc.smppConfig(), h, smpp.Options{
 			Logger:  logger.With("component", "smpp", "operator", oc.Name),
 			Metrics: sm,
@@ -152,6 +158,7 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	go func() { httpErr <- d.http.Serve(ln) }()
 	goWG(&workWG, func() { _ = d.processor.Run(workCtx) })
 	goWG(&workWG, func() { _ = d.assembler.Run(workCtx) })
+	goWG(&workWG, func() { _ = d.receipts.Run(workCtx) })
 	goWG(&workWG, func() { _ = d.dispatch.Run(workCtx) })
 	goWG(&ingestWG, func() { _ = d.ingest.Run(ingestCtx) })
 	for _, op := range d.operators {

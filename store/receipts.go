@@ -1,0 +1,367 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Delivery receipts (SMPP 3.4 §5.2.12, Appendix B; SMPP.md, "MO, DLR and
+// text") are matched to the outbox by (operator, normalised SMSC message
+// id). Normalising is the SMPP side's job — it knows each operator's id
+// bases — so the store compares text with text: the ingest gets receipts
+// with DLR.MessageID already normalised (receipt base), and CompleteOutbox
+// normalises the submit_sm_resp ids through the function set with
+// SetSubmitIDNormalizer (submit base). outbox.smsc_ids keeps the ids as
+// the SMSC wrote them; outbox_segments the normalised ones, one per
+// segment.
+//
+// Matching runs in both directions, each inside its own transaction: when
+// a receipt has been committed (ReceiptMatcher, told by the ingest), and
+// when CompleteOutbox records a submit_sm_resp's ids — so a receipt that
+// arrives before its response, or on another bind, is matched all the
+// same. Both take a transaction-scoped advisory lock per (operator, id)
+// before they look, so that the two can never miss each other; a periodic
+// sweep covers a matcher that died between the commit and the match.
+//
+// A matched outbox row in state 'sent' becomes 'delivered' when every
+// segment has a final DELIVERED receipt, and 'failed', with the receipt's
+// state and error in last_error, as soon as any segment has a final
+// receipt of another state (UNDELIVERABLE, REJECTED, EXPIRED, DELETED).
+// Intermediate and non-final receipts are kept and matched but change
+// nothing.
+
+// IDNormalizer maps an SMSC message id, as an operator's submit_sm_resp
+// wrote it, to the normalised form receipts are matched by; "" means the id
+// is unusable and is not matched.
+type IDNormalizer func(operator, id string) string
+
+// SetSubmitIDNormalizer sets how CompleteOutbox normalises the SMSC's
+// message ids (by default it keeps them as they are). Call it before the DB
+// is used.
+func (db *DB) SetSubmitIDNormalizer(f IDNormalizer) { db.normID = f }
+
+func (db *DB) normalizeID(operator, id string) string {
+	if db.normID == nil {
+		return id
+	}
+	return db.normID(operator, id)
+}
+
+// receiptLockID is the advisory lock of one (operator, normalised id).
+func receiptLockID(operator, id string) int64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "sms1708/receipt\x00%s\x00%s", operator, id)
+	return int64(h.Sum64())
+}
+
+// lockIDs takes advisory locks in ascending order (see lockKeysSQL).
+func lockIDs(ctx context.Context, tx pgx.Tx, locks []int64) error {
+	if len(locks) == 0 {
+		return nil
+	}
+	slices.Sort(locks)
+	locks = slices.Compact(locks)
+	_, err := tx.Exec(ctx, lockKeysSQL, locks)
+	return err
+}
+
+// matchReceiptsSQL matches unmatched receipts, given by id, to the newest
+// outbox row that sent their (operator, id).
+const matchReceiptsSQL = `
+UPDATE receipts r SET outbox_id = m.outbox_id, matched_at = now()
+FROM (SELECT DISTINCT ON (r.id) r.id, s.outbox_id
+      FROM receipts r JOIN outbox_segments s ON s.operator = r.operator AND s.smsc_id = r.message_id
+      WHERE r.id = ANY($1) AND r.outbox_id IS NULL
+      ORDER BY r.id, s.outbox_id DESC) m
+WHERE r.id = m.id AND r.outbox_id IS NULL
+RETURNING r.outbox_id`
+
+// matchSegmentsSQL matches the unmatched receipts of the given outbox
+// rows' segments (just recorded).
+const matchSegmentsSQL = `
+UPDATE receipts r SET outbox_id = s.outbox_id, matched_at = now()
+FROM outbox_segments s
+WHERE s.outbox_id = ANY($1) AND r.operator = s.operator AND r.message_id = s.smsc_id
+  AND r.outbox_id IS NULL
+RETURNING r.outbox_id`
+
+// settleSQL ends the given 'sent' outbox rows whose receipts are final:
+// failed as soon as a segment's final receipt is not DELIVERED (the first
+// such receipt is the reason), delivered when every segment's is.
+const settleSQL = `
+WITH seg AS (
+    SELECT outbox_id, count(DISTINCT smsc_id) AS n FROM outbox_segments
+    WHERE outbox_id = ANY($1) GROUP BY outbox_id
+), dlv AS (
+    SELECT outbox_id, count(DISTINCT message_id) AS n FROM receipts
+    WHERE outbox_id = ANY($1) AND final AND state = 'DELIVERED' GROUP BY outbox_id
+), bad AS (
+    SELECT DISTINCT ON (outbox_id) outbox_id, message_id, state, err FROM receipts
+    WHERE outbox_id = ANY($1) AND final AND state <> 'DELIVERED'
+    ORDER BY outbox_id, id
+), verdict AS (
+    SELECT seg.outbox_id, bad.outbox_id IS NOT NULL AS failed,
+           'receipt for ' || bad.message_id || ': ' || bad.state || coalesce(' err:' || bad.err, '') AS reason
+    FROM seg LEFT JOIN dlv USING (outbox_id) LEFT JOIN bad USING (outbox_id)
+    WHERE bad.outbox_id IS NOT NULL OR coalesce(dlv.n, 0) >= seg.n
+)
+UPDATE outbox o SET
+    state = CASE WHEN v.failed THEN 'failed' ELSE 'delivered' END,
+    last_error = CASE WHEN v.failed THEN left(v.reason, 500) ELSE o.last_error END
+FROM verdict v
+WHERE o.id = v.outbox_id AND o.state = 'sent'`
+
+// settle applies settleSQL to the outbox rows receipts were just matched
+// to.
+func settle(ctx context.Context, tx pgx.Tx, outboxIDs []int64) error {
+	if len(outboxIDs) == 0 {
+		return nil
+	}
+	slices.Sort(outboxIDs)
+	outboxIDs = slices.Compact(outboxIDs)
+	if _, err := tx.Exec(ctx, settleSQL, outboxIDs); err != nil {
+		return fmt.Errorf("settle outbox: %w", err)
+	}
+	return nil
+}
+
+// ReceiptMatcherConfig tunes the ReceiptMatcher. Zero values take the
+// defaults.
+type ReceiptMatcherConfig struct {
+	// Sweep is how often receipts left unmatched are tried again (5s).
+	Sweep time.Duration
+	// Window is how far back the sweep looks (15m). A receipt older than
+	// that is still matched when its submit_sm_resp is recorded; the sweep
+	// is only for a matcher that stopped between a receipt's commit and
+	// its match.
+	Window time.Duration
+	// Batch is the most receipts matched in one transaction (256).
+	Batch int
+}
+
+func (c ReceiptMatcherConfig) withDefaults() ReceiptMatcherConfig {
+	if c.Sweep <= 0 {
+		c.Sweep = 5 * time.Second
+	}
+	if c.Window <= 0 {
+		c.Window = 15 * time.Minute
+	}
+	if c.Batch <= 0 {
+		c.Batch = 256
+	}
+	return c
+}
+
+// ReceiptMatcher matches freshly committed receipts to the outbox (see
+// above). The ingest hands it receipt ids in-process (Notify); a periodic
+// sweep retries recent unmatched ones.
+type ReceiptMatcher struct {
+	db     *DB
+	cfg    ReceiptMatcherConfig
+	m      *Metrics
+	logger *slog.Logger
+
+	mu   sync.Mutex
+	ids  []int64
+	wake chan struct{}
+}
+
+// NewReceiptMatcher returns a matcher on db. m may be nil.
+func NewReceiptMatcher(db *DB, cfg ReceiptMatcherConfig, m *Metrics, logger *slog.Logger) *ReceiptMatcher {
+	if m == nil {
+		m = NewMetrics(prometheus.NewRegistry())
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &ReceiptMatcher{db: db, cfg: cfg.withDefaults(), m: m, logger: logger, wake: make(chan struct{}, 1)}
+}
+
+// Notify hands over the ids of freshly committed receipts. It never
+// blocks.
+func (rm *ReceiptMatcher) Notify(receiptIDs []int64) {
+	if len(receiptIDs) == 0 {
+		return
+	}
+	rm.mu.Lock()
+	if len(rm.ids)+len(receiptIDs) <= maxNotified {
+		rm.ids = append(rm.ids, receiptIDs...)
+	}
+	rm.mu.Unlock()
+	select {
+	case rm.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (rm *ReceiptMatcher) takeIDs() []int64 {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	n := min(len(rm.ids), rm.cfg.Batch)
+	ids := append([]int64(nil), rm.ids[:n]...)
+	rm.ids = rm.ids[n:]
+	if len(rm.ids) == 0 {
+		rm.ids = nil
+	}
+	return ids
+}
+
+// Run matches until ctx is done. Errors are logged; the sweep retries.
+func (rm *ReceiptMatcher) Run(ctx context.Context) error {
+	tick := time.NewTicker(rm.cfg.Sweep)
+	defer tick.Stop()
+	for {
+		for ids := rm.takeIDs(); len(ids) > 0; ids = rm.takeIDs() {
+			if _, err := rm.Match(ctx, ids); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				rm.logger.Warn("match receipts", "err", err)
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-rm.wake:
+		case <-tick.C:
+			if _, err := rm.Sweep(ctx); err != nil && ctx.Err() == nil {
+				rm.logger.Warn("sweep receipts", "err", err)
+			}
+		}
+	}
+}
+
+// Match matches the given receipts (those still unmatched) in one
+// transaction and returns how many it matched.
+func (rm *ReceiptMatcher) Match(ctx context.Context, receiptIDs []int64) (int, error) {
+	if len(receiptIDs) == 0 {
+		return 0, nil
+	}
+	tx, err := rm.db.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("store: match receipts: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	rows, err := tx.Query(ctx, `SELECT operator, message_id FROM receipts
+		WHERE id = ANY($1) AND outbox_id IS NULL`, receiptIDs)
+	if err != nil {
+		return 0, fmt.Errorf("store: match receipts: %w", err)
+	}
+	var locks []int64
+	var op, id string
+	if _, err := pgx.ForEachRow(rows, []any{&op, &id}, func() error {
+		locks = append(locks, receiptLockID(op, id))
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("store: match receipts: %w", err)
+	}
+	if len(locks) == 0 {
+		return 0, nil
+	}
+	// Look only after the locks: a CompleteOutbox that recorded one of
+	// these ids has committed by then, and this statement sees it.
+	if err := lockIDs(ctx, tx, locks); err != nil {
+		return 0, fmt.Errorf("store: match receipts: lock: %w", err)
+	}
+	rows, err = tx.Query(ctx, matchReceiptsSQL, receiptIDs)
+	if err != nil {
+		return 0, fmt.Errorf("store: match receipts: %w", err)
+	}
+	matched, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return 0, fmt.Errorf("store: match receipts: %w", err)
+	}
+	if err := settle(ctx, tx, matched); err != nil {
+		return 0, fmt.Errorf("store: match receipts: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("store: match receipts: commit: %w", err)
+	}
+	return len(matched), nil
+}
+
+// Sweep tries every unmatched receipt of the last Window again, a batch
+// per transaction, and returns how many it matched. It also sets
+// sms1708_dlr_unmatched_recent.
+func (rm *ReceiptMatcher) Sweep(ctx context.Context) (int, error) {
+	var after int64
+	total := 0
+	for {
+		rows, err := rm.db.pool.Query(ctx, `SELECT id FROM receipts
+			WHERE outbox_id IS NULL AND received_at > now() - make_interval(secs => $1) AND id > $2
+			ORDER BY id LIMIT $3`, rm.cfg.Window.Seconds(), after, rm.cfg.Batch)
+		if err != nil {
+			return total, fmt.Errorf("store: sweep receipts: %w", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return total, fmt.Errorf("store: sweep receipts: %w", err)
+		}
+		if len(ids) > 0 {
+			n, err := rm.Match(ctx, ids)
+			if err != nil {
+				return total, err
+			}
+			total += n
+			after = ids[len(ids)-1]
+		}
+		if len(ids) < rm.cfg.Batch {
+			break
+		}
+	}
+	var n int64
+	if err := rm.db.pool.QueryRow(ctx, `SELECT count(*) FROM receipts
+		WHERE outbox_id IS NULL AND received_at > now() - make_interval(secs => $1)`, rm.cfg.Window.Seconds()).Scan(&n); err != nil {
+		return total, fmt.Errorf("store: sweep receipts: %w", err)
+	}
+	rm.m.dlrUnmatched.Set(float64(n))
+	return total, nil
+}
+
+// Receipt is a receipts row as stored.
+type Receipt struct {
+	ID         int64
+	InboundID  int64
+	Operator   string
+	MessageID  string // normalised
+	State      string
+	Final      bool
+	Err        string
+	DoneAt     time.Time // zero when the receipt had none
+	ReceivedAt time.Time
+	OutboxID   int64 // 0 while unmatched
+}
+
+// ReceiptsByOutbox returns the receipts matched to an outbox row, oldest
+// first.
+func (db *DB) ReceiptsByOutbox(ctx context.Context, outboxID int64) ([]Receipt, error) {
+	rows, err := db.pool.Query(ctx, `SELECT id, inbound_id, operator, message_id, state, final,
+		coalesce(err, ''), done_at, received_at, coalesce(outbox_id, 0)
+		FROM receipts WHERE outbox_id = $1 ORDER BY id`, outboxID)
+	if err != nil {
+		return nil, fmt.Errorf("store: receipts: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Receipt, error) {
+		var rc Receipt
+		var done *time.Time
+		err := r.Scan(&rc.ID, &rc.InboundID, &rc.Operator, &rc.MessageID, &rc.State, &rc.Final,
+			&rc.Err, &done, &rc.ReceivedAt, &rc.OutboxID)
+		if done != nil {
+			rc.DoneAt = *done
+		}
+		return rc, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: receipts: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,346 @@
+package store_test
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sp4n-lapor/sms1708/router"
+	"github.com/sp4n-lapor/sms1708/store"
+	"github.com/sp4n-lapor/sms1708/store/storetest"
+)
+
+// hexToDecimal is the normaliser of an SMSC that answers submit_sm in hex
+// while its receipts say decimal: both sides end up decimal (as
+// smpp.NormalizeMessageID does with IDHex).
+func hexToDecimal(_, id string) string {
+	if n, err := strconv.ParseUint(strings.TrimSpace(id), 16, 64); err == nil {
+		return strconv.FormatUint(n, 10)
+	}
+	return strings.ToLower(id)
+}
+
+// dlrHarness is a database with an ingest and a receipt matcher driven by
+// hand.
+type dlrHarness struct {
+	t       *testing.T
+	db      *store.DB
+	reg     *prometheus.Registry
+	in      *store.Ingest
+	rm      *store.ReceiptMatcher
+	seq     uint32
+	mu      sync.Mutex
+	receipt []int64 // receipt ids the ingest handed on
+}
+
+func newDLRHarness(t *testing.T) *dlrHarness {
+	t.Helper()
+	h := &dlrHarness{t: t, db: storetest.DB(t), reg: prometheus.NewRegistry()}
+	h.db.SetSubmitIDNormalizer(hexToDecimal)
+	m := store.NewMetrics(h.reg)
+	m.SetOperators([]string{"telkomsel"})
+	h.in = store.NewIngest(h.db, store.IngestConfig{}, m, testLogger(t), nil)
+	h.in.OnReceipts(func(ids []int64) { h.mu.Lock(); h.receipt = append(h.receipt, ids...); h.mu.Unlock() })
+	h.rm = store.NewReceiptMatcher(h.db, store.ReceiptMatcherConfig{}, m, testLogger(t))
+	runIngest(t, h.in)
+	return h
+}
+
+// sending queues an outbox row and leases it, as the dispatcher's claim
+// does, and returns its id.
+func (h *dlrHarness) sending(to string) int64 {
+	h.t.Helper()
+	var id int64
+	err := h.db.Pool().QueryRow(h.t.Context(), `INSERT INTO outbox
+		(kind, operator, dest_addr, source_addr, text, state, attempts, lease_until, expires_at)
+		VALUES ('status', 'telkomsel', $1, '1708', 'Status tiket Anda: ditindaklanjuti', 'sending', 1,
+		        now() + interval '1 minute', now() + interval '1 day') RETURNING id`, to).Scan(&id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return id
+}
+
+// sent records a submit_sm_resp's ids for row id.
+func (h *dlrHarness) sent(id int64, smscIDs ...string) {
+	h.t.Helper()
+	if err := h.db.CompleteOutbox(h.t.Context(), []router.SendResult{{ID: id, MessageIDs: smscIDs}}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// receive stores a receipt through the ingest (nil dlr: unparsable) and
+// matches what the ingest handed on.
+func (h *dlrHarness) receive(dlr *store.DLR) {
+	h.t.Helper()
+	rec := store.Inbound{
+		Operator: "telkomsel", Bind: "telkomsel/1", Command: 5,
+		SourceAddr: "6281234567890", SourceTON: 1, SourceNPI: 1, DestAddr: "1708",
+		ESMClass: 0x04, Text: "id:… stat:…", Alphabet: "gsm7", Raw: []byte{0, 0, 0, 16},
+		Receipt: true, DLR: dlr,
+	}
+	if dlr != nil && !dlr.Final && dlr.State == "ENROUTE" {
+		rec.ESMClass = 0x20
+	}
+	submitAll(h.t, h.in, &h.seq, rec)
+	// The hand-off follows the ack.
+	if dlr != nil {
+		waitFor(h.t, func() bool { h.mu.Lock(); defer h.mu.Unlock(); return len(h.receipt) > 0 })
+	}
+	h.mu.Lock()
+	ids := h.receipt
+	h.receipt = nil
+	h.mu.Unlock()
+	if _, err := h.rm.Match(h.t.Context(), ids); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *dlrHarness) outbox(id int64) store.OutboxRow {
+	h.t.Helper()
+	o, err := h.db.OutboxByID(h.t.Context(), id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return o
+}
+
+func delivered(id string) *store.DLR {
+	return &store.DLR{MessageID: id, State: "DELIVERED", Final: true, Err: "000", DoneAt: time.Now()}
+}
+
+func TestReceiptMatchesTheOutboxRow(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		receiptFirst   bool
+		submitID       string // as the submit_sm_resp wrote it (hex)
+		receiptID      string // as the ingest hands it on: normalised (decimal)
+		wantState      string
+		wantSMSCIDsRaw []string
+	}{
+		{"receipt after the response", false, "1A2B", "6699", "delivered", []string{"1A2B"}},
+		{"receipt before the response", true, "1A2B", "6699", "delivered", []string{"1A2B"}},
+		{"hex response, zero-padded hex", false, "00001a2b", "6699", "delivered", []string{"00001a2b"}},
+		{"hex response, decimal receipt that does not match", false, "1A2B", "1A2B", "sent", []string{"1A2B"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newDLRHarness(t)
+			id := h.sending("6281234567890")
+			if c.receiptFirst {
+				h.receive(delivered(c.receiptID))
+				if o := h.outbox(id); o.State != "sending" {
+					t.Fatalf("state %q after an early receipt, want sending", o.State)
+				}
+			}
+			h.sent(id, c.submitID)
+			if !c.receiptFirst {
+				h.receive(delivered(c.receiptID))
+			}
+			o := h.outbox(id)
+			if o.State != c.wantState || strings.Join(o.SMSCIDs, ",") != strings.Join(c.wantSMSCIDsRaw, ",") {
+				t.Errorf("outbox row: state %q, smsc_ids %v; want %q, %v", o.State, o.SMSCIDs, c.wantState, c.wantSMSCIDsRaw)
+			}
+			rs, err := h.db.ReceiptsByOutbox(t.Context(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if matched := len(rs) == 1; matched != (c.wantState == "delivered") {
+				t.Errorf("receipts matched: %+v", rs)
+			}
+		})
+	}
+}
+
+// A long reply has one id per segment: delivered when every segment's
+// final receipt says so, failed as soon as one segment's does not.
+func TestReceiptMultipartMT(t *testing.T) {
+	t.Run("delivered when every part is", func(t *testing.T) {
+		h := newDLRHarness(t)
+		id := h.sending("6281234567890")
+		h.sent(id, "A1", "A2", "A3")
+		h.receive(delivered("161"))
+		h.receive(delivered("163"))
+		h.receive(delivered("161")) // a repeated receipt is not a third part
+		if o := h.outbox(id); o.State != "sent" {
+			t.Fatalf("state %q with two parts of three delivered, want sent", o.State)
+		}
+		h.receive(delivered("162"))
+		if o := h.outbox(id); o.State != "delivered" {
+			t.Errorf("state %q with every part delivered, want delivered", o.State)
+		}
+	})
+	t.Run("failed when one part is undeliverable", func(t *testing.T) {
+		h := newDLRHarness(t)
+		id := h.sending("6281234567890")
+		h.sent(id, "B1", "B2")
+		h.receive(delivered("177"))
+		h.receive(&store.DLR{MessageID: "178", State: "UNDELIVERABLE", Final: true, Err: "gsm:001"})
+		o := h.outbox(id)
+		if o.State != "failed" || !strings.Contains(o.LastError, "UNDELIVERABLE") || !strings.Contains(o.LastError, "gsm:001") {
+			t.Errorf("outbox row: state %q, last_error %q; want failed with the receipt's state and error", o.State, o.LastError)
+		}
+		// A late, contradicting receipt changes nothing.
+		h.receive(delivered("178"))
+		if o := h.outbox(id); o.State != "failed" {
+			t.Errorf("state %q after a late receipt, want failed", o.State)
+		}
+	})
+	for _, st := range []string{"REJECTED", "EXPIRED"} {
+		t.Run("failed when a part is "+st, func(t *testing.T) {
+			h := newDLRHarness(t)
+			id := h.sending("6281234567890")
+			h.sent(id, "C1")
+			h.receive(&store.DLR{MessageID: "193", State: st, Final: true})
+			if o := h.outbox(id); o.State != "failed" || !strings.Contains(o.LastError, st) {
+				t.Errorf("outbox row: state %q, last_error %q", o.State, o.LastError)
+			}
+		})
+	}
+}
+
+func TestReceiptIntermediateDoesNotFinalise(t *testing.T) {
+	h := newDLRHarness(t)
+	id := h.sending("6281234567890")
+	h.sent(id, "FF")
+	h.receive(&store.DLR{MessageID: "255", State: "ENROUTE", Final: false})
+	h.receive(&store.DLR{MessageID: "255", State: "ACCEPTED", Final: false})
+	if o := h.outbox(id); o.State != "sent" {
+		t.Errorf("state %q after intermediate receipts, want sent", o.State)
+	}
+	rs, err := h.db.ReceiptsByOutbox(t.Context(), id)
+	if err != nil || len(rs) != 2 {
+		t.Errorf("receipts matched %+v, %v; want both kept", rs, err)
+	}
+	h.receive(delivered("255"))
+	if o := h.outbox(id); o.State != "delivered" {
+		t.Errorf("state %q after the final receipt, want delivered", o.State)
+	}
+}
+
+// A receipt for a message we do not know, and one that could not be
+// parsed, are stored and acked all the same, and counted.
+func TestReceiptUnknownOrUnparsableIsKept(t *testing.T) {
+	h := newDLRHarness(t)
+	id := h.sending("6281234567890")
+	h.sent(id, "10")
+	h.receive(delivered("999999"))
+	h.receive(nil)
+	if o := h.outbox(id); o.State != "sent" {
+		t.Errorf("state %q, want sent", o.State)
+	}
+	if n := count(t, h.db, "SELECT count(*) FROM inbound WHERE kind = 'receipt'"); n != 2 {
+		t.Errorf("%d receipt PDUs stored, want 2", n)
+	}
+	if n := count(t, h.db, "SELECT count(*) FROM receipts WHERE outbox_id IS NULL AND message_id = '999999'"); n != 1 {
+		t.Errorf("%d unmatched receipts rows, want 1", n)
+	}
+	for st, want := range map[string]float64{"delivered": 1, "unparsable": 1, "rejected": 0} {
+		if got := labelled(t, h.reg, "sms1708_dlr_total", map[string]string{"operator": "telkomsel", "state": st}); got != want {
+			t.Errorf("sms1708_dlr_total{state=%q} = %v, want %v", st, got, want)
+		}
+	}
+	if _, err := h.rm.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if g := gauge(t, h.reg, "sms1708_dlr_unmatched_recent"); g != 1 {
+		t.Errorf("dlr_unmatched_recent = %v, want 1", g)
+	}
+}
+
+// A receipt whose matcher never ran (the instance stopped between the
+// commit and the match) is matched by the sweep.
+func TestReceiptSweepMatchesWhatNobodyMatched(t *testing.T) {
+	h := newDLRHarness(t)
+	id := h.sending("6281234567890")
+	h.sent(id, "2A")
+	submitAll(t, h.in, &h.seq, store.Inbound{Operator: "telkomsel", Bind: "telkomsel/0", Command: 5,
+		SourceAddr: "6281234567890", DestAddr: "1708", ESMClass: 0x04, Raw: []byte{1}, Receipt: true, DLR: delivered("42")})
+	if o := h.outbox(id); o.State != "sent" {
+		t.Fatalf("state %q before any match, want sent", o.State)
+	}
+	n, err := h.rm.Sweep(t.Context())
+	if err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1", n, err)
+	}
+	if o := h.outbox(id); o.State != "delivered" {
+		t.Errorf("state %q, want delivered", o.State)
+	}
+}
+
+// Receipts racing their own submit_sm_resp — matchers and CompleteOutbox
+// in parallel — are all matched: neither side can miss the other.
+func TestReceiptRacingItsResponseIsMatched(t *testing.T) {
+	h := newDLRHarness(t)
+	const n = 60
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = h.sending(fmt.Sprintf("62812%08d", i))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i, id := range ids {
+		hexID := fmt.Sprintf("%X", 0x1000+i)
+		wg.Go(func() {
+			if err := h.db.CompleteOutbox(t.Context(), []router.SendResult{{ID: id, MessageIDs: []string{hexID}}}); err != nil {
+				errs <- err
+			}
+		})
+		wg.Go(func() {
+			c := newCollector(1)
+			rec := store.Inbound{Operator: "telkomsel", Bind: "telkomsel/0", Command: 5, Seq: uint32(i + 1),
+				SourceAddr: "6281234567890", DestAddr: "1708", ESMClass: 0x04, Raw: []byte{1}, Receipt: true,
+				DLR: delivered(strconv.Itoa(0x1000 + i))}
+			rec.Done = func(err error) { c.ch <- result{rec.Seq, err} }
+			h.in.Submit(rec)
+			if r := <-c.ch; r.err != nil {
+				errs <- r.err
+				return
+			}
+			var receiptID int64
+			if err := h.db.Pool().QueryRow(t.Context(), "SELECT id FROM receipts WHERE message_id = $1", strconv.Itoa(0x1000+i)).Scan(&receiptID); err != nil {
+				errs <- err
+				return
+			}
+			if _, err := h.rm.Match(t.Context(), []int64{receiptID}); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := count(t, h.db, "SELECT count(*) FROM outbox WHERE state = 'delivered'"); got != n {
+		t.Errorf("%d rows delivered, want %d", got, n)
+	}
+}
+
+// labelled returns the value of the counter name{labels} in reg.
+func labelled(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if v, ok := labels[l.GetName()]; ok && v != l.GetValue() {
+					continue next
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no %s%v", name, labels)
+	return 0
+}
