@@ -114,6 +114,12 @@ func (c *Classifier) RouteCommand(cmd parser.Command) Route {
 		if !c.ruleApplies(ru, s) {
 			continue
 		}
+		if ru.level != "" && !regionOK {
+			if region, regionOK = c.guessRegion(cmd.Normalized); regionOK {
+				r.Region = region.Code
+				r.Explain = append(r.Explain, c.explainRegion(region)+" (tanpa kata 'di'/'kec')")
+			}
+		}
 		return c.applyRule(r, ru, region, regionOK)
 	}
 	return c.toTriage(r, "tidak ada aturan untuk topik "+c.topics[topicIdx].id)
@@ -387,6 +393,39 @@ func (c *Classifier) explainRegion(m RegionMatch) string {
 		s += " (bisa juga " + strings.Join(m.Ambiguous, ", ") + ")"
 	}
 	return s
+}
+
+// guessRegion looks for a place the text names without the context words
+// Match needs ("sd di pedalaman oki", "banjir di dayeuhkolot" written
+// "banjir dayeuhkolot"): a word that is neither Indonesian (the stemmer's
+// dictionary) nor a lexicon word, read as a district ("kecamatan w", also
+// with the next word) or as a place-only alias ("di w"). Only an unambiguous
+// match counts. It runs only when a rule needs a region and the text named
+// none, so its cost and its risk are confined to texts that would otherwise
+// go to the triage desk.
+func (c *Classifier) guessRegion(norm string) (RegionMatch, bool) {
+	words := strings.Fields(norm)
+	if len(words) > maxRouteWords {
+		words = words[:maxRouteWords]
+	}
+	for i, w := range words {
+		if len(w) < 3 || !isASCIIWord(w) || c.stem.dict.Contains(w) || c.stem.id(w) >= 0 ||
+			(i > 0 && localPlaceWord[words[i-1]]) {
+			continue
+		}
+		for n := min(2, len(words)-i); n >= 1; n-- {
+			phrase := strings.Join(words[i:i+n], " ")
+			for _, prefix := range [...]string{"kecamatan ", "di "} {
+				for _, m := range c.regions.Match(prefix + phrase) {
+					if m.Start == 0 && m.End == 1+n && len(m.Ambiguous) == 0 {
+						m.Start, m.End = i-1, i+n
+						return m, true
+					}
+				}
+			}
+		}
+	}
+	return RegionMatch{}, false
 }
 
 // localPlaceWord are words that make the name after them a street, village

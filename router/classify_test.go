@@ -309,3 +309,19 @@ func TestRouteTaxonomyWords(t *testing.T) {
 		}
 	}
 }
+
+// A district named without "kec" is found when a rule needs a region, but
+// only from a word that is not Indonesian: "pasar" is no place.
+func TestRouteGuessesRegionWithoutContext(t *testing.T) {
+	c := sharedClassifier(t)
+	tests := []struct{ text, agency, region string }{
+		{"banjir setinggi pinggang di dayeuhkolot tiap musim hujan, bpbd lambat evakuasi", "pemkab-32.04", "32.04"},
+		{"got depan pasar mampet, tiap hujan banjir", TriageAgency, ""},
+	}
+	for _, tt := range tests {
+		_, r := c.Route(tt.text)
+		if r.AgencyID != tt.agency || r.Region != tt.region {
+			t.Errorf("Route(%q) = %s region %q, want %s region %q (%v)", tt.text, r.AgencyID, r.Region, tt.agency, tt.region, r.Explain)
+		}
+	}
+}
