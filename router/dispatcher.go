@@ -14,8 +14,8 @@ import (
 type DispatcherConfig struct {
 	Batch       int           // rows claimed at once; default 256
 	Concurrency int           // sends in flight at once across operators; default 64
-	Lease       time.Duration // a claimed row comes back to the pool after this; default 2m
-	SendTimeout time.Duration // one send, waiting for window, budget and response; default 60s
+	Lease       time.Duration // a claimed row comes back to the pool after this; default SendTimeout+15s
+	SendTimeout time.Duration // one send, waiting for window, budget and response; default 30s
 	Poll        time.Duration // how often to look for due rows without a wake-up; default 1s
 }
 
@@ -26,25 +26,33 @@ func (c *DispatcherConfig) defaults() {
 	if c.Concurrency <= 0 {
 		c.Concurrency = 64
 	}
-	if c.Lease <= 0 {
-		c.Lease = 2 * time.Minute
-	}
 	if c.SendTimeout <= 0 {
-		c.SendTimeout = 60 * time.Second
+		c.SendTimeout = 30 * time.Second
 	}
 	if c.Poll <= 0 {
 		c.Poll = time.Second
 	}
-	// A lease shorter than a send would let a second dispatcher send the
-	// same row while the first is still waiting for its response.
-	if c.Lease < 2*c.SendTimeout {
-		c.Lease = 2 * c.SendTimeout
+	// A lease shorter than a send (plus the time to record its outcome)
+	// would let a second dispatcher send the same row while the first is
+	// still waiting for its response. Longer than that only delays the
+	// resend of a row whose dispatcher crashed mid-send.
+	if floor := c.SendTimeout + 15*time.Second; c.Lease < floor {
+		c.Lease = floor
 	}
 }
 
 // ErrNoOperator is the send error for an outbox row whose operator has no
 // Sender in this instance: the row waits for a later attempt.
 var ErrNoOperator = errors.New("router: no sender for operator")
+
+// ErrOperatorDown is the send error for a row whose operator has no bind
+// up: it is retried later without holding a send slot, so that one operator
+// down cannot starve the others.
+var ErrOperatorDown = errors.New("router: operator has no bind up")
+
+// binds is implemented by senders that can tell whether they can send at
+// all (smpp.Operator).
+type binds interface{ BindsUp() int }
 
 // PermanentError marks a send error that retrying cannot cure (the SMSC
 // refused the destination for good). Senders wrap such errors in it.
@@ -142,6 +150,11 @@ func (d *Dispatcher) send(ctx context.Context, it OutboxItem) SendResult {
 	s, ok := (*d.senders.Load())[it.Operator]
 	if !ok {
 		res := SendResult{ID: it.ID, Err: ErrNoOperator}
+		d.count(it.Operator, res)
+		return res
+	}
+	if b, ok := s.(binds); ok && b.BindsUp() == 0 {
+		res := SendResult{ID: it.ID, Err: ErrOperatorDown}
 		d.count(it.Operator, res)
 		return res
 	}

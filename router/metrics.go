@@ -49,7 +49,7 @@ func NewMetrics(reg prometheus.Registerer, operators []string) *Metrics {
 			Help: "Outbox sends by operator and outcome.",
 		}, []string{"operator", "outcome"}),
 	}
-	for _, o := range []string{OutcomeTicket, OutcomeHelp} {
+	for _, o := range Outcomes {
 		m.messages.WithLabelValues(o)
 		m.messages.WithLabelValues(o + HeldSuffix)
 	}

@@ -2,11 +2,14 @@ package router
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sp4n-lapor/sms1708/parser"
 )
 
 // ProcessorConfig tunes message processing.
@@ -15,6 +18,10 @@ type ProcessorConfig struct {
 	Sweep     time.Duration // how often to claim messages left behind (crash, another instance); default 1s
 	ShortCode string        // our short code, the sender of replies; default "1708"
 	TriageID  string        // the national triage desk's agency id; default "lapor-nasional"
+	// DedupWindow: the same complaint from the same number within it is
+	// linked to the first ticket instead of opening another; default 24h.
+	DedupWindow time.Duration
+	Clock       Clock // default the wall clock
 }
 
 func (c *ProcessorConfig) defaults() {
@@ -28,7 +35,13 @@ func (c *ProcessorConfig) defaults() {
 		c.ShortCode = "1708"
 	}
 	if c.TriageID == "" {
-		c.TriageID = "lapor-nasional"
+		c.TriageID = TriageAgency
+	}
+	if c.DedupWindow == 0 {
+		c.DedupWindow = 24 * time.Hour
+	}
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
 	}
 }
 
@@ -41,6 +54,8 @@ type Processor struct {
 	store   Store
 	cfg     ProcessorConfig
 	tpl     atomic.Pointer[Templates]
+	cls     atomic.Pointer[Classifier] // nil: no routing configured, every complaint to triage
+	clock   Clock
 	metrics *Metrics
 	logger  *slog.Logger
 	queued  func() // told when replies were queued (wakes the dispatcher)
@@ -62,6 +77,7 @@ func NewProcessor(s Store, cfg ProcessorConfig, tpl Templates, m *Metrics, logge
 		logger:  logger,
 		queued:  onQueued,
 		wake:    make(chan struct{}, 1),
+		clock:   cfg.Clock,
 	}
 	p.tpl.Store(&tpl)
 	return p
@@ -69,6 +85,10 @@ func NewProcessor(s Store, cfg ProcessorConfig, tpl Templates, m *Metrics, logge
 
 // SetFlood installs per-number reply limits. Call it before Run.
 func (p *Processor) SetFlood(f *Flood) { p.flood = f }
+
+// SetClassifier swaps the classifier (at start and after a reload
+// validated the routing files); work in flight finishes with the old one.
+func (p *Processor) SetClassifier(c *Classifier) { p.cls.Store(c) }
 
 // SetTemplates swaps the reply templates (after a reload validated them).
 func (p *Processor) SetTemplates(t Templates) { p.tpl.Store(&t) }
@@ -144,8 +164,8 @@ func (p *Processor) Run(ctx context.Context) error {
 
 func (p *Processor) processOnce(ctx context.Context, ids []int64, sweep bool) (int, error) {
 	start := time.Now()
-	decisions, err := p.store.Process(ctx, ids, p.cfg.Batch, sweep, func(msgs []Message) []Decision {
-		return p.decide(ctx, msgs)
+	decisions, err := p.store.Process(ctx, ids, p.cfg.Batch, sweep, func(lk Lookup, msgs []Message) ([]Decision, error) {
+		return p.decide(ctx, lk, msgs)
 	})
 	if err != nil {
 		p.metrics.processErrors.Inc()
@@ -166,25 +186,97 @@ func (p *Processor) processOnce(ctx context.Context, ids []int64, sweep bool) (i
 	return len(decisions), nil
 }
 
-// Decide is the pure part of processing: what each message becomes. For now
-// every complaint is a ticket for the national triage desk ("no wrong door":
-// when the right agency cannot be told, the triage desk, never nowhere).
-func (p *Processor) Decide(msgs []Message) []Decision {
-	return p.decide(context.Background(), msgs)
+// Decide is the core of processing: what each message becomes. A complaint
+// is routed to the agency that must handle it, or to the national triage
+// desk when that cannot be told ("no wrong door": never nowhere); the other
+// commands answer from the store's state, read through lk in a few batched
+// lookups.
+func (p *Processor) Decide(ctx context.Context, lk Lookup, msgs []Message) ([]Decision, error) {
+	return p.decide(ctx, lk, msgs)
 }
 
-func (p *Processor) decide(ctx context.Context, msgs []Message) []Decision {
-	tpl := *p.tpl.Load()
+// Outcomes of processing a message (a fixed set: a metric label). Each may
+// carry HeldSuffix when flood control held its replies back.
+const (
+	OutcomeTicket        = "ticket"
+	OutcomeDuplicate     = "duplicate"
+	OutcomeStatus        = "status"
+	OutcomeAppend        = "append"
+	OutcomeInvalidTicket = "invalid_ticket"
+	OutcomeStop          = "stop"
+	OutcomeStart         = "start"
+	OutcomeHelp          = "help"
+	OutcomeCourtesy      = "courtesy"
+	OutcomeRedelivery    = "redelivery"
+	HeldSuffix           = "_held"
+)
+
+// Outcomes lists every outcome, for metrics created at zero.
+var Outcomes = []string{OutcomeTicket, OutcomeDuplicate, OutcomeStatus, OutcomeAppend,
+	OutcomeInvalidTicket, OutcomeStop, OutcomeStart, OutcomeHelp, OutcomeCourtesy, OutcomeRedelivery}
+
+// batchContext is what one batch's decisions share: the lookups done for
+// the whole batch, and the tickets this batch creates (so that a complaint
+// sent twice in one batch makes one ticket).
+type batchContext struct {
+	tpl      Templates
+	cls      *Classifier
+	tickets  map[TicketNumber]TicketInfo
+	recent   map[string]TicketInfo
+	prefs    map[string]Prefs
+	newByKey map[string]TicketNumber
+	now      time.Time
+}
+
+func (p *Processor) decide(ctx context.Context, lk Lookup, msgs []Message) ([]Decision, error) {
+	bc := batchContext{tpl: *p.tpl.Load(), cls: p.cls.Load(), newByKey: map[string]TicketNumber{}, now: p.clock.Now()}
+	cmds := make([]parser.Command, len(msgs))
+	var numbers []TicketNumber
+	var keys, nums []string
+	for i, m := range msgs {
+		cmds[i] = p.parse(bc.cls, m.Text)
+		switch cmds[i].Kind {
+		case parser.Status, parser.Append:
+			if cmds[i].Ticket != "" {
+				numbers = append(numbers, TicketNumber(cmds[i].Ticket))
+			}
+		case parser.Complaint:
+			if m.Source != "" {
+				keys = append(keys, DedupKey(m.Source, m.Text))
+			}
+		case parser.Courtesy:
+			nums = append(nums, m.Source)
+		}
+	}
+	// Three batched lookups, each skipped when the batch needs none.
+	var err error
+	if lk != nil {
+		if len(numbers) > 0 {
+			if bc.tickets, err = lk.TicketsByNumber(ctx, numbers); err != nil {
+				return nil, err
+			}
+		}
+		if len(keys) > 0 && p.cfg.DedupWindow > 0 {
+			if bc.recent, err = lk.RecentTickets(ctx, keys, bc.now.Add(-p.cfg.DedupWindow)); err != nil {
+				return nil, err
+			}
+		}
+		if len(nums) > 0 {
+			if bc.prefs, err = lk.Prefs(ctx, nums); err != nil {
+				return nil, err
+			}
+		}
+	}
 	// Count every message against its number's limits before deciding; a
 	// message over the limit is still processed, only its replies are held.
-	nums := make([]string, len(msgs))
+	srcs := make([]string, len(msgs))
 	for i, m := range msgs {
-		nums[i] = m.Source
+		srcs[i] = m.Source
 	}
-	allowed := p.flood.Allow(ctx, nums)
+	allowed := p.flood.Allow(ctx, srcs)
 	out := make([]Decision, 0, len(msgs))
 	for i, m := range msgs {
-		d := p.decideOne(tpl, m)
+		d := p.decideOne(&bc, m, cmds[i])
 		if !allowed[i] && len(d.Replies) > 0 {
 			d.RepliesHeld = len(d.Replies)
 			d.Replies = nil
@@ -195,22 +287,32 @@ func (p *Processor) decide(ctx context.Context, msgs []Message) []Decision {
 		}
 		out = append(out, d)
 	}
-	return out
+	return out, nil
 }
 
-// Outcomes of processing a message (a fixed set: a metric label). Each may
-// carry HeldSuffix when flood control held its replies back.
-const (
-	OutcomeTicket = "ticket"
-	OutcomeHelp   = "help"
-	HeldSuffix    = "_held"
-)
+// parse reads a text as a command; without a classifier (no routing
+// configured) every non-empty text is a complaint.
+func (p *Processor) parse(c *Classifier, text string) parser.Command {
+	if c != nil {
+		return c.Parser().Parse(text)
+	}
+	if strings.TrimSpace(text) == "" {
+		return parser.Command{Kind: parser.Empty}
+	}
+	return parser.Command{Kind: parser.Complaint, Text: text}
+}
 
-func (p *Processor) decideOne(tpl Templates, m Message) Decision {
+func (p *Processor) decideOne(bc *batchContext, m Message, cmd parser.Command) Decision {
 	d := Decision{MessageID: m.ID}
+	if m.Redelivery {
+		// The first copy of this PDU was (or will be) handled; this one
+		// only proves the SMSC did not get our ack.
+		d.Outcome = OutcomeRedelivery
+		return d
+	}
 	// Replies go only to a number a reply can reach; the ingest leaves
 	// Source empty for alphanumeric senders and short codes.
-	reply := func(kind, text string) {
+	reply := func(kind, tpl string, v Vars) {
 		if m.Source == "" {
 			return
 		}
@@ -219,25 +321,139 @@ func (p *Processor) decideOne(tpl Templates, m Message) Decision {
 			Operator: m.Operator,
 			To:       m.Source,
 			From:     p.cfg.ShortCode,
-			Text:     text,
+			Text:     bc.tpl.Render(tpl, v),
 		})
 	}
-	if strings.TrimSpace(m.Text) == "" {
+	// own finds a ticket the sender may see: a ticket's status is told only
+	// to the number that filed it.
+	own := func() (TicketInfo, bool) {
+		t, ok := bc.tickets[TicketNumber(cmd.Ticket)]
+		return t, ok && t.MSISDN == m.Source
+	}
+	badTicket := func() {
+		d.Outcome = OutcomeInvalidTicket
+		if errors.Is(cmd.TicketErr, parser.ErrTicketCheck) {
+			reply(KindStatus, TplBadTicket, Vars{})
+		} else {
+			reply(KindStatus, TplTicketFormat, Vars{})
+		}
+	}
+	switch cmd.Kind {
+	case parser.Status:
+		if cmd.Ticket == "" {
+			badTicket()
+			return d
+		}
+		d.Outcome = OutcomeStatus
+		t, ok := own()
+		if !ok {
+			reply(KindStatus, TplNotFound, Vars{Ticket: TicketNumber(cmd.Ticket)})
+			return d
+		}
+		reply(KindStatus, TplStatus, Vars{Ticket: t.Number, State: t.State, Agency: p.agencyShort(bc.cls, t.AgencyID)})
+		return d
+	case parser.Append:
+		if cmd.Ticket == "" {
+			badTicket()
+			return d
+		}
+		d.Outcome = OutcomeAppend
+		t, ok := own()
+		if !ok {
+			reply(KindStatus, TplNotFound, Vars{Ticket: TicketNumber(cmd.Ticket)})
+			return d
+		}
+		d.LinkNumber = t.Number
+		d.LinkNote = "tambahan dari pelapor: " + cmd.Text
+		reply(KindAck, TplAppendOK, Vars{Ticket: t.Number})
+		return d
+	case parser.Stop, parser.Start:
+		off := cmd.Kind == parser.Stop
+		d.SetStatusOff = &off
+		if off {
+			d.Outcome = OutcomeStop
+			reply(KindAck, TplStopOK, Vars{})
+		} else {
+			d.Outcome = OutcomeStart
+			reply(KindAck, TplStartOK, Vars{})
+		}
+		return d
+	case parser.Help, parser.Empty:
 		d.Outcome = OutcomeHelp
-		reply(ReplyHelp, tpl.Render(ReplyHelp, ""))
+		reply(KindHelp, TplHelp, Vars{})
+		return d
+	case parser.Courtesy:
+		// A bare "terima kasih" opens no ticket and gets a short answer at
+		// most once a day: a thank-you must not start a conversation loop.
+		d.Outcome = OutcomeCourtesy
+		if last := bc.prefs[m.Source].LastCourtesy; bc.now.Sub(last) >= 24*time.Hour {
+			reply(KindCourtesy, TplCourtesy, Vars{})
+			d.CourtesySent = len(d.Replies) > 0
+		}
 		return d
 	}
+
+	// A complaint. The same complaint from the same number within the
+	// dedup window is linked to the first ticket and told its number again.
+	if m.Source != "" && p.cfg.DedupWindow > 0 {
+		key := DedupKey(m.Source, m.Text)
+		prior, ok := bc.recent[key]
+		if !ok {
+			if n, seen := bc.newByKey[key]; seen {
+				prior, ok = TicketInfo{Number: n}, true
+			}
+		}
+		if ok {
+			d.Outcome = OutcomeDuplicate
+			d.LinkNumber = prior.Number
+			d.LinkNote = "laporan yang sama dikirim ulang"
+			reply(KindAck, TplAckAgain, Vars{Ticket: prior.Number})
+			return d
+		}
+		defer func() {
+			if d.Ticket != nil {
+				d.Ticket.DedupKey = key
+				bc.newByKey[key] = d.Ticket.Number
+			}
+		}()
+	}
 	n := NewTicketNumber()
+	route := Route{AgencyID: p.cfg.TriageID, Category: OtherCategory, Triage: true}
+	if bc.cls != nil {
+		route = bc.cls.RouteCommand(cmd)
+	}
 	d.Outcome = OutcomeTicket
 	d.Ticket = &Ticket{
 		Number:   n,
 		MSISDN:   m.Source,
 		Operator: m.Operator,
-		AgencyID: p.cfg.TriageID,
+		AgencyID: route.AgencyID,
+		Category: route.Category,
+		Region:   route.Region,
 		State:    StateDiterima,
 		Text:     m.Text,
+		Anonim:   cmd.Anonim,
+		Rahasia:  cmd.Rahasia,
 	}
 	d.Event = "diterima via SMS " + m.Operator
-	reply(ReplyAck, tpl.Render(ReplyAck, n))
+	if len(route.Explain) > 0 {
+		d.Event += "; " + strings.Join(route.Explain, "; ")
+	}
+	if route.AgencyID != "" && route.AgencyID != p.cfg.TriageID && !route.Triage {
+		d.Ticket.State = StateTerdisposisi
+		reply(KindAck, TplAckAgency, Vars{Ticket: n, Agency: p.agencyShort(bc.cls, route.AgencyID)})
+	} else {
+		reply(KindAck, TplAck, Vars{Ticket: n})
+	}
 	return d
+}
+
+// agencyShort is the agency's short name for an SMS, or a generic one.
+func (p *Processor) agencyShort(c *Classifier, id string) string {
+	if c != nil {
+		if a, ok := c.Directory().Get(id); ok && a.Short != "" {
+			return a.Short
+		}
+	}
+	return "petugas LAPOR!"
 }

@@ -21,6 +21,10 @@ type Message struct {
 	Dest       string // the short code the citizen wrote to, e.g. "1708"
 	Text       string
 	ReceivedAt time.Time
+	// Redelivery: the SMSC sent this very PDU before (it lost our ack).
+	// It is stored for the audit and otherwise ignored: no second ticket,
+	// no second reply.
+	Redelivery bool
 }
 
 // Ticket is a complaint ticket as the router creates it.
@@ -35,6 +39,9 @@ type Ticket struct {
 	Text     string
 	Anonim   bool
 	Rahasia  bool
+	// DedupKey (DedupKey) finds this ticket again when the same number
+	// resends the same complaint.
+	DedupKey string
 }
 
 // Reply is an SMS the router wants sent; it becomes an outbox row in the
@@ -59,17 +66,29 @@ type Decision struct {
 	// RepliesHeld counts replies not queued because the number was over
 	// its flood limit (FloodLimits).
 	RepliesHeld int
+	// LinkNumber names an existing ticket — or one this batch creates —
+	// that the message belongs to (a resent complaint, a TAMBAH); LinkNote
+	// is the event recorded on it.
+	LinkNumber TicketNumber
+	LinkNote   string
+	// SetStatusOff, when not nil, sets the number's status-SMS preference
+	// (STOP / MULAI).
+	SetStatusOff *bool
+	// CourtesySent records that the once-a-day courtesy reply went out.
+	CourtesySent bool
 }
 
 // Store is the durable side of processing, implemented by package store.
 type Store interface {
 	// Process claims up to limit pending messages (the given ids first, then
 	// any other pending message when sweep is true) with FOR UPDATE SKIP
-	// LOCKED, calls decide once with all of them, and persists every
-	// decision — tickets, their first events, outbox rows, the messages
-	// marked processed — in the same transaction. It returns the decisions
-	// as stored (ticket numbers may have been redrawn on collision).
-	Process(ctx context.Context, ids []int64, limit int, sweep bool, decide func([]Message) []Decision) ([]Decision, error)
+	// LOCKED, calls decide once with all of them and a Lookup bound to the
+	// same transaction, and persists every decision — tickets, their first
+	// events, links and preferences, outbox rows, the messages marked
+	// processed — in that transaction. An error from decide rolls it back:
+	// the messages stay pending. It returns the decisions as stored (ticket
+	// numbers may have been redrawn on collision).
+	Process(ctx context.Context, ids []int64, limit int, sweep bool, decide func(Lookup, []Message) ([]Decision, error)) ([]Decision, error)
 }
 
 // OutboxItem is a claimed outbox row.

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -15,8 +16,34 @@ import (
 )
 
 var testTemplates = Templates{
-	ReplyAck:  "Laporan Anda diterima. No tiket {ticket}. Terima kasih.",
-	ReplyHelp: "Tulis aduan Anda lalu kirim ke 1708.",
+	TplAck:          "Laporan Anda diterima. No tiket {ticket}. Terima kasih.",
+	TplAckAgency:    "Laporan diterima. No tiket {ticket}, diteruskan ke {agency}.",
+	TplAckAgain:     "Laporan yang sama sudah diterima: No tiket {ticket}.",
+	TplStatus:       "Tiket {ticket}: {state} ({agency}).",
+	TplNotFound:     "Tiket {ticket} tidak ditemukan.",
+	TplBadTicket:    "Nomor tiket salah.",
+	TplTicketFormat: "Format: CEK <no tiket>.",
+	TplAppendOK:     "Tambahan untuk tiket {ticket} diterima.",
+	TplStopOK:       "SMS status dihentikan.",
+	TplStartOK:      "SMS status aktif lagi.",
+	TplHelp:         "Tulis aduan Anda lalu kirim ke 1708.",
+	TplCourtesy:     "Sama-sama.",
+}
+
+// withTemplates returns testTemplates with some replaced.
+func withTemplates(over Templates) Templates {
+	t := Templates{}
+	for k, v := range testTemplates {
+		t[k] = v
+	}
+	for k, v := range over {
+		if v == "" {
+			delete(t, k)
+		} else {
+			t[k] = v
+		}
+	}
+	return t
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -28,10 +55,11 @@ func TestTemplatesValidate(t *testing.T) {
 		wantErr []string
 	}{
 		{"good", testTemplates, nil},
-		{"missing help", Templates{ReplyAck: "ok {ticket}"}, []string{"replies.help: missing"}},
-		{"too long for one SMS", Templates{ReplyAck: strings.Repeat("a", 151) + "{ticket}", ReplyHelp: "x"}, []string{"replies.ack: 161 units"}},
-		{"escapes count two", Templates{ReplyAck: strings.Repeat("[", 76) + "{ticket}", ReplyHelp: "x"}, []string{"replies.ack: 162 units"}},
-		{"unknown placeholder", Templates{ReplyAck: "No {tiket}", ReplyHelp: "x"}, []string{"unknown placeholder {tiket}"}},
+		{"missing help", withTemplates(Templates{TplHelp: ""}), []string{"replies.help: missing"}},
+		{"too long for one SMS", withTemplates(Templates{TplAck: strings.Repeat("a", 151) + "{ticket}"}), []string{"replies.ack: 161 units"}},
+		{"escapes count two", withTemplates(Templates{TplAck: strings.Repeat("[", 76) + "{ticket}"}), []string{"replies.ack: 162 units"}},
+		{"agency counted at its longest", withTemplates(Templates{TplAckAgency: strings.Repeat("a", 131) + "{ticket}{agency}"}), []string{"replies.ack_agency: 161 units"}},
+		{"unknown placeholder", withTemplates(Templates{TplAck: "No {tiket}"}), []string{"unknown placeholder {tiket}"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,7 +84,7 @@ func TestTemplatesValidate(t *testing.T) {
 
 // 75 escapes are 150 septets: with ten digits that is 160 and still fits.
 func TestTemplatesEscapesAtTheLimitFit(t *testing.T) {
-	tpl := Templates{ReplyAck: strings.Repeat("[", 75) + "{ticket}", ReplyHelp: "x"}
+	tpl := withTemplates(Templates{TplAck: strings.Repeat("[", 75) + "{ticket}"})
 	if err := tpl.Validate(); err != nil {
 		t.Fatalf("160 septets rejected: %v", err)
 	}
@@ -69,7 +97,10 @@ func TestDecide(t *testing.T) {
 		{ID: 2, Operator: "indosat", Source: "", Dest: "1708", Text: "promo dari pengirim alfanumerik"},
 		{ID: 3, Operator: "three", Source: "6289912345678", Dest: "1708", Text: "  \n "},
 	}
-	got := p.Decide(msgs)
+	got, err := p.Decide(context.Background(), nil, msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(got) != 3 {
 		t.Fatalf("Decide returned %d decisions, want 3", len(got))
 	}
@@ -109,7 +140,7 @@ type fakeStore struct {
 	fail    error
 }
 
-func (s *fakeStore) Process(ctx context.Context, ids []int64, limit int, sweep bool, decide func([]Message) []Decision) ([]Decision, error) {
+func (s *fakeStore) Process(ctx context.Context, ids []int64, limit int, sweep bool, decide func(Lookup, []Message) ([]Decision, error)) ([]Decision, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
@@ -135,7 +166,7 @@ func (s *fakeStore) Process(ctx context.Context, ids []int64, limit int, sweep b
 	if len(batch) == 0 {
 		return nil, nil
 	}
-	return decide(batch), nil
+	return decide(nil, batch)
 }
 
 func (s *fakeStore) left() int {
@@ -158,7 +189,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestProcessorHandOffAndSweep(t *testing.T) {
 	fs := &fakeStore{pending: map[int64]Message{}}
 	for i := int64(1); i <= 10; i++ {
-		fs.pending[i] = Message{ID: i, Operator: "telkomsel", Source: "6281234567890", Text: "aduan"}
+		fs.pending[i] = Message{ID: i, Operator: "telkomsel", Source: "6281234567890", Text: fmt.Sprintf("aduan nomor %d", i)}
 	}
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg, nil)
@@ -234,9 +265,23 @@ type permErr struct{}
 func (permErr) Error() string   { return "refused for good" }
 func (permErr) Permanent() bool { return true }
 
-type fakeSender struct{ err error }
+type fakeSender struct {
+	err  error
+	down bool
+	sent *int
+}
+
+func (s fakeSender) BindsUp() int {
+	if s.down {
+		return 0
+	}
+	return 1
+}
 
 func (s fakeSender) Send(ctx context.Context, from, to, text string) ([]string, error) {
+	if s.sent != nil {
+		*s.sent++
+	}
 	if s.err != nil {
 		return nil, s.err
 	}
@@ -317,10 +362,13 @@ func TestFloodHoldsRepliesButKeepsTickets(t *testing.T) {
 	p.SetFlood(fl)
 	var msgs []Message
 	for i := range 5 {
-		msgs = append(msgs, Message{ID: int64(i + 1), Operator: "telkomsel", Source: "6281234567890", Text: "spam spam"})
+		msgs = append(msgs, Message{ID: int64(i + 1), Operator: "telkomsel", Source: "6281234567890", Text: fmt.Sprintf("spam nomor %d", i)})
 	}
 	msgs = append(msgs, Message{ID: 6, Operator: "telkomsel", Source: "6281111111111", Text: "jalan rusak"})
-	got := p.Decide(msgs)
+	got, err := p.Decide(context.Background(), nil, msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, d := range got[:5] {
 		if d.Ticket == nil {
 			t.Errorf("message %d over the limit lost its ticket", i+1)
@@ -373,5 +421,167 @@ func TestFloodFallsBackToLocalCounts(t *testing.T) {
 	fl.Allow(context.Background(), []string{"6289999999999"})
 	if up := testutil.ToFloat64(fl.up); up != 1 {
 		t.Errorf("sms1708_flood_shared_up = %v after Redis came back, want 1", up)
+	}
+}
+
+// fakeLookup answers from maps.
+type fakeLookup struct {
+	tickets map[TicketNumber]TicketInfo
+	recent  map[string]TicketInfo
+	prefs   map[string]Prefs
+	calls   int
+}
+
+func (f *fakeLookup) TicketsByNumber(ctx context.Context, n []TicketNumber) (map[TicketNumber]TicketInfo, error) {
+	f.calls++
+	return f.tickets, nil
+}
+
+func (f *fakeLookup) RecentTickets(ctx context.Context, keys []string, since time.Time) (map[string]TicketInfo, error) {
+	f.calls++
+	return f.recent, nil
+}
+
+func (f *fakeLookup) Prefs(ctx context.Context, m []string) (map[string]Prefs, error) {
+	f.calls++
+	return f.prefs, nil
+}
+
+func TestDecideDedupAndCommands(t *testing.T) {
+	const me, other = "6281234567890", "6289876543210"
+	mine, theirs := NewTicketNumber(), NewTicketNumber()
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	lk := &fakeLookup{
+		tickets: map[TicketNumber]TicketInfo{
+			mine:   {ID: 1, Number: mine, MSISDN: me, State: StateTerdisposisi, AgencyID: "pln"},
+			theirs: {ID: 2, Number: theirs, MSISDN: other, State: StateDiterima},
+		},
+		recent: map[string]TicketInfo{DedupKey(me, "Lampu jalan mati!"): {ID: 1, Number: mine, MSISDN: me}},
+		prefs:  map[string]Prefs{me: {LastCourtesy: now.Add(-time.Hour)}},
+	}
+	fixed := clockFunc(func() time.Time { return now })
+	p := NewProcessor(nil, ProcessorConfig{Clock: fixed}, testTemplates, NewMetrics(prometheus.NewRegistry(), nil), discard(), nil)
+	msg := func(id int64, from, text string) Message {
+		return Message{ID: id, Operator: "telkomsel", Source: from, Dest: "1708", Text: text}
+	}
+	wrong := []byte(mine)
+	wrong[9] = '0' + (wrong[9]-'0'+1)%10
+	tests := []struct {
+		name        string
+		m           Message
+		wantOutcome string
+		wantLink    TicketNumber
+		wantReply   string // substring of the one reply; "" for no reply
+		wantTicket  bool
+	}{
+		{"resent complaint links to the first ticket", msg(1, me, "lampu   jalan mati"), OutcomeDuplicate, mine, string(mine), false},
+		{"new complaint opens a ticket", msg(2, me, "jalan berlubang di depan pasar"), OutcomeTicket, "", "No tiket", true},
+		{"status of own ticket", msg(3, me, "CEK "+string(mine)), OutcomeStatus, "", "diteruskan ke instansi", false},
+		{"status of another number's ticket is not found", msg(4, me, "cek "+string(theirs)), OutcomeStatus, "", "tidak ditemukan", false},
+		{"wrong check digit gets a hint", msg(5, me, "CEK "+string(wrong)), OutcomeInvalidTicket, "", "salah", false},
+		{"append to own ticket", msg(6, me, "TAMBAH "+string(mine)+" sudah 3 hari"), OutcomeAppend, mine, "Tambahan", false},
+		{"append to another's ticket refused", msg(7, me, "TAMBAH "+string(theirs)+" halo"), OutcomeAppend, "", "tidak ditemukan", false},
+		{"stop", msg(8, me, "STOP"), OutcomeStop, "", "dihentikan", false},
+		{"start", msg(9, me, "mulai"), OutcomeStart, "", "aktif", false},
+		{"help", msg(10, me, "bantuan"), OutcomeHelp, "", "kirim ke 1708", false},
+		{"courtesy answered once a day: not again within 24h", msg(11, me, "terima kasih"), OutcomeCourtesy, "", "", false},
+		{"courtesy from a new number is answered", msg(12, other, "makasih"), OutcomeCourtesy, "", "Sama-sama", false},
+		{"stop inside a complaint is a complaint", msg(13, other, "Stop pungli di pasar"), OutcomeTicket, "", "No tiket", true},
+	}
+	cls := loadTestClassifier(t)
+	p.SetClassifier(cls)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := p.Decide(context.Background(), lk, []Message{tt.m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := got[0]
+			if d.Outcome != tt.wantOutcome || d.LinkNumber != tt.wantLink || (d.Ticket != nil) != tt.wantTicket {
+				t.Fatalf("decision %+v; want outcome %q link %q ticket %v", d, tt.wantOutcome, tt.wantLink, tt.wantTicket)
+			}
+			if tt.wantReply == "" {
+				if len(d.Replies) != 0 {
+					t.Fatalf("replies %+v, want none", d.Replies)
+				}
+				return
+			}
+			if len(d.Replies) != 1 || !strings.Contains(d.Replies[0].Text, tt.wantReply) {
+				t.Fatalf("replies %+v, want one containing %q", d.Replies, tt.wantReply)
+			}
+		})
+	}
+}
+
+// Two identical complaints in one batch make one ticket.
+func TestDecideDedupWithinBatch(t *testing.T) {
+	p := NewProcessor(nil, ProcessorConfig{}, testTemplates, NewMetrics(prometheus.NewRegistry(), nil), discard(), nil)
+	msgs := []Message{
+		{ID: 1, Operator: "telkomsel", Source: "6281234567890", Text: "Sampah menumpuk di pasar"},
+		{ID: 2, Operator: "telkomsel", Source: "6281234567890", Text: "sampah menumpuk di pasar."},
+		{ID: 3, Operator: "telkomsel", Source: "6281111111111", Text: "sampah menumpuk di pasar"},
+	}
+	got, err := p.Decide(context.Background(), &fakeLookup{}, msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Ticket == nil || got[1].Ticket != nil || got[1].LinkNumber != got[0].Ticket.Number {
+		t.Fatalf("resend in one batch: %+v / %+v", got[0], got[1])
+	}
+	if got[2].Ticket == nil {
+		t.Fatalf("the same text from another number must open its own ticket: %+v", got[2])
+	}
+	if got[0].Ticket.DedupKey == "" || got[0].Ticket.DedupKey != DedupKey("6281234567890", "SAMPAH menumpuk,  di pasar") {
+		t.Errorf("dedup key %q does not fold case, spaces and punctuation", got[0].Ticket.DedupKey)
+	}
+}
+
+type clockFunc func() time.Time
+
+func (f clockFunc) Now() time.Time { return f() }
+
+// loadTestClassifier loads the real routing configuration of the repo.
+func loadTestClassifier(t *testing.T) *Classifier {
+	t.Helper()
+	c, err := LoadClassifier(ClassifierConfig{Dir: "../configs/routing"})
+	if err != nil {
+		t.Fatalf("LoadClassifier: %v", err)
+	}
+	return c
+}
+
+// An operator with no bind up fails its rows at once for a later retry,
+// without calling Send (which would wait for a bind and hold a slot).
+func TestDispatcherSkipsOperatorWithNoBind(t *testing.T) {
+	ob := &fakeOutbox{due: []OutboxItem{
+		{ID: 1, Operator: "telkomsel", To: "6281111111111", From: "1708", Text: "a"},
+		{ID: 2, Operator: "indosat", To: "6281555555555", From: "1708", Text: "b"},
+	}}
+	calls := 0
+	m := NewMetrics(prometheus.NewRegistry(), []string{"telkomsel", "indosat"})
+	d := NewDispatcher(ob, map[string]Sender{
+		"telkomsel": fakeSender{down: true, sent: &calls},
+		"indosat":   fakeSender{},
+	}, DispatcherConfig{Poll: time.Hour}, m, discard())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	waitFor(t, "two outcomes", func() bool { return len(ob.recorded()) == 2 })
+	cancel()
+	<-done
+	for _, r := range ob.recorded() {
+		switch r.ID {
+		case 1:
+			if !errors.Is(r.Err, ErrOperatorDown) || r.Permanent {
+				t.Errorf("row of the operator that is down: %+v; want ErrOperatorDown, retryable", r)
+			}
+		case 2:
+			if r.Err != nil {
+				t.Errorf("row of the operator that is up: %+v", r)
+			}
+		}
+	}
+	if calls != 0 {
+		t.Errorf("Send called %d times on an operator with no bind", calls)
 	}
 }

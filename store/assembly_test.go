@@ -546,9 +546,9 @@ func TestAssembleLatePart(t *testing.T) {
 	t.Run("after processing it joins the ticket", func(t *testing.T) {
 		h, parts, msgID := setup(t)
 		number := router.NewTicketNumber()
-		if _, err := h.db.Process(t.Context(), []int64{msgID}, 10, false, func(ms []router.Message) []router.Decision {
+		if _, err := h.db.Process(t.Context(), []int64{msgID}, 10, false, plain(func(ms []router.Message) []router.Decision {
 			return []router.Decision{ticketDecision(ms[0], number)}
-		}); err != nil {
+		})); err != nil {
 			t.Fatal(err)
 		}
 		h.submit(parts[1])

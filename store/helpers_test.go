@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/sp4n-lapor/sms1708/router"
 	"github.com/sp4n-lapor/sms1708/store"
 	"github.com/sp4n-lapor/sms1708/store/storetest"
 )
@@ -220,4 +221,9 @@ func viaProxy(t testing.TB) (direct, proxied string, p *proxy) {
 	p = newProxy(t, u.Host)
 	u.Host = p.ln.Addr().String()
 	return direct, u.String(), p
+}
+
+// plain adapts a decide function that needs no lookups to Process.
+func plain(f func([]router.Message) []router.Decision) func(router.Lookup, []router.Message) ([]router.Decision, error) {
+	return func(_ router.Lookup, msgs []router.Message) ([]router.Decision, error) { return f(msgs), nil }
 }

@@ -17,14 +17,14 @@ import (
 func queueReplies(t *testing.T, db *store.DB, n int) []int64 {
 	t.Helper()
 	ids := ingestMessages(t, db, n)
-	_, err := db.Process(t.Context(), ids, n, false, func(msgs []router.Message) []router.Decision {
+	_, err := db.Process(t.Context(), ids, n, false, plain(func(msgs []router.Message) []router.Decision {
 		var out []router.Decision
 		for _, m := range msgs {
 			out = append(out, router.Decision{MessageID: m.ID, Outcome: "help",
 				Replies: []router.Reply{{Kind: "help", Operator: m.Operator, To: m.Source, From: m.Dest, Text: "Ketik LAPOR <isi laporan>"}}})
 		}
 		return out
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/sp4n-lapor/sms1708/router"
@@ -34,7 +35,7 @@ const EventActor = "sms1708"
 // Everything is done in a handful of multi-row statements, never one round
 // trip per row. It returns the decisions as stored (copies: decide's own
 // are left alone).
-func (db *DB) Process(ctx context.Context, ids []int64, limit int, sweep bool, decide func([]router.Message) []router.Decision) ([]router.Decision, error) {
+func (db *DB) Process(ctx context.Context, ids []int64, limit int, sweep bool, decide func(router.Lookup, []router.Message) ([]router.Decision, error)) ([]router.Decision, error) {
 	if limit <= 0 {
 		limit = DefaultProcessLimit
 	}
@@ -68,7 +69,11 @@ func (db *DB) Process(ctx context.Context, ids []int64, limit int, sweep bool, d
 		return nil, nil
 	}
 
-	decisions, err := checkDecisions(msgs, decide(msgs))
+	decided, err := decide(txLookup{tx}, msgs)
+	if err != nil {
+		return nil, fmt.Errorf("store: process: decide: %w", err)
+	}
+	decisions, err := checkDecisions(msgs, decided)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +91,14 @@ func (db *DB) Process(ctx context.Context, ids []int64, limit int, sweep bool, d
 		return nil, err
 	}
 	renumberReplies(decisions, drawn)
-	if err := db.insertRest(ctx, tx, decisions, ticketIDs, created); err != nil {
+	if err := resolveLinks(ctx, tx, decisions, ticketIDs); err != nil {
+		return nil, err
+	}
+	source := make(map[int64]string, len(msgs))
+	for _, m := range msgs {
+		source[m.ID] = m.Source
+	}
+	if err := db.insertRest(ctx, tx, decisions, ticketIDs, created, source); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -112,33 +124,49 @@ func renumberReplies(decisions []router.Decision, drawn []router.TicketNumber) {
 	}
 }
 
-const claimColumns = `id, operator, source, source_ton, dest, text, received_at`
+// claimColumns reads a message and whether it is a redelivery: SMPP has no
+// MO id, and an SMSC that lost our deliver_sm_resp sends the same PDU again
+// with a new sequence number. A message whose PDU body (everything after
+// the 16-byte header) is byte-identical to an earlier message's from the
+// same operator within RedeliveryWindow is that PDU again; the index
+// inbound_mo_body (migration 004) finds it.
+const claimColumns = `m.id, m.operator, m.source, m.source_ton, m.dest, m.text, m.received_at,
+  EXISTS (SELECT 1 FROM inbound p JOIN messages pm ON pm.inbound_id = p.id
+          WHERE p.kind = 'mo' AND p.operator = i.operator
+            AND sha256(substring(p.raw from 17)) = sha256(substring(i.raw from 17))
+            AND p.id < i.id AND p.received_at >= i.received_at - make_interval(secs => $3))`
 
 // claimGivenSQL claims the given pending messages. Ids another instance
 // has locked, or that are processed already, are skipped.
 const claimGivenSQL = `
-SELECT ` + claimColumns + ` FROM messages
-WHERE state = 'pending' AND id = ANY($1)
-ORDER BY id LIMIT $2
-FOR UPDATE SKIP LOCKED`
+SELECT ` + claimColumns + ` FROM messages m JOIN inbound i ON i.id = m.inbound_id
+WHERE m.state = 'pending' AND m.id = ANY($1)
+ORDER BY m.id LIMIT $2
+FOR UPDATE OF m SKIP LOCKED`
 
 // claimSweepSQL claims other pending messages, oldest first, through the
 // partial index messages_pending.
 const claimSweepSQL = `
-SELECT ` + claimColumns + ` FROM messages
-WHERE state = 'pending' AND NOT (id = ANY($1))
-ORDER BY id LIMIT $2
-FOR UPDATE SKIP LOCKED`
+SELECT ` + claimColumns + ` FROM messages m JOIN inbound i ON i.id = m.inbound_id
+WHERE m.state = 'pending' AND NOT (m.id = ANY($1))
+ORDER BY m.id LIMIT $2
+FOR UPDATE OF m SKIP LOCKED`
+
+// RedeliveryWindow is how long after a PDU an identical one counts as the
+// SMSC redelivering it. SMSCs redeliver within seconds to minutes (and
+// after a rebind); a citizen who sends the very same text again later is
+// told the ticket again by the router's own dedup instead.
+const RedeliveryWindow = 15 * time.Minute
 
 func claimMessages(ctx context.Context, tx pgx.Tx, sql string, ids []int64, limit int) ([]router.Message, error) {
-	rows, err := tx.Query(ctx, sql, ids, limit)
+	rows, err := tx.Query(ctx, sql, ids, limit, RedeliveryWindow.Seconds())
 	if err != nil {
 		return nil, fmt.Errorf("store: process: claim: %w", err)
 	}
 	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (router.Message, error) {
 		var m router.Message
 		var ton int16
-		err := r.Scan(&m.ID, &m.Operator, &m.Source, &ton, &m.Dest, &m.Text, &m.ReceivedAt)
+		err := r.Scan(&m.ID, &m.Operator, &m.Source, &ton, &m.Dest, &m.Text, &m.ReceivedAt, &m.Redelivery)
 		m.SourceTON = uint8(ton)
 		return m, err
 	})
@@ -179,6 +207,123 @@ func checkDecisions(msgs []router.Message, in []router.Decision) ([]router.Decis
 		}
 		d.Replies = append([]router.Reply(nil), d.Replies...)
 		out[i] = d
+	}
+	return out, nil
+}
+
+// resolveLinks finds the ticket each linking decision (a resent complaint,
+// a TAMBAH) belongs to — one made in this batch, or a stored one, looked up
+// in one query — and records it as that decision's ticket id, so that the
+// message row, the reply and the event all point at it. A link to a number
+// that no longer resolves fails the batch: deciding saw it a moment ago in
+// this same transaction, so that is a bug, not a race.
+func resolveLinks(ctx context.Context, tx pgx.Tx, decisions []router.Decision, ticketIDs []int64) error {
+	inBatch := map[router.TicketNumber]int64{}
+	var want []string
+	for i, d := range decisions {
+		if d.Ticket != nil {
+			inBatch[d.Ticket.Number] = ticketIDs[i]
+		}
+	}
+	for _, d := range decisions {
+		if d.LinkNumber != "" && d.Ticket == nil {
+			if _, ok := inBatch[d.LinkNumber]; !ok {
+				want = append(want, string(d.LinkNumber))
+			}
+		}
+	}
+	if len(want) > 0 {
+		rows, err := tx.Query(ctx, `SELECT id, number FROM tickets WHERE number = ANY($1)`, want)
+		if err != nil {
+			return fmt.Errorf("store: process: links: %w", err)
+		}
+		var id int64
+		var n router.TicketNumber
+		if _, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error { inBatch[n] = id; return nil }); err != nil {
+			return fmt.Errorf("store: process: links: %w", err)
+		}
+	}
+	for i, d := range decisions {
+		if d.LinkNumber == "" || d.Ticket != nil {
+			continue
+		}
+		id, ok := inBatch[d.LinkNumber]
+		if !ok {
+			return fmt.Errorf("store: process: message %d links to ticket %s, which does not exist", d.MessageID, d.LinkNumber)
+		}
+		ticketIDs[i] = id
+	}
+	return nil
+}
+
+// txLookup answers the router's lookups inside the processing transaction.
+type txLookup struct{ tx pgx.Tx }
+
+const ticketInfoColumns = `id, number, msisdn, state, agency_id, created_at`
+
+func scanTicketInfos(rows pgx.Rows, key func(router.TicketInfo, string) string) (map[string]router.TicketInfo, error) {
+	out := map[string]router.TicketInfo{}
+	for rows.Next() {
+		var t router.TicketInfo
+		var extra string
+		if err := rows.Scan(&t.ID, &t.Number, &t.MSISDN, &t.State, &t.AgencyID, &t.CreatedAt, &extra); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[key(t, extra)] = t
+	}
+	return out, rows.Err()
+}
+
+// TicketsByNumber implements router.Lookup.
+func (l txLookup) TicketsByNumber(ctx context.Context, numbers []router.TicketNumber) (map[router.TicketNumber]router.TicketInfo, error) {
+	ns := make([]string, len(numbers))
+	for i, n := range numbers {
+		ns[i] = string(n)
+	}
+	rows, err := l.tx.Query(ctx, `SELECT `+ticketInfoColumns+`, '' FROM tickets WHERE number = ANY($1)`, ns)
+	if err != nil {
+		return nil, fmt.Errorf("store: tickets by number: %w", err)
+	}
+	byNum, err := scanTicketInfos(rows, func(t router.TicketInfo, _ string) string { return string(t.Number) })
+	if err != nil {
+		return nil, fmt.Errorf("store: tickets by number: %w", err)
+	}
+	out := make(map[router.TicketNumber]router.TicketInfo, len(byNum))
+	for k, v := range byNum {
+		out[router.TicketNumber(k)] = v
+	}
+	return out, nil
+}
+
+// RecentTickets implements router.Lookup: for each key, the oldest ticket
+// with it since the given time, through the partial index tickets_dedup.
+func (l txLookup) RecentTickets(ctx context.Context, keys []string, since time.Time) (map[string]router.TicketInfo, error) {
+	rows, err := l.tx.Query(ctx, `
+SELECT DISTINCT ON (dedup_key) `+ticketInfoColumns+`, dedup_key FROM tickets
+WHERE dedup_key = ANY($1) AND created_at >= $2
+ORDER BY dedup_key, created_at`, keys, since)
+	if err != nil {
+		return nil, fmt.Errorf("store: recent tickets: %w", err)
+	}
+	out, err := scanTicketInfos(rows, func(_ router.TicketInfo, key string) string { return key })
+	if err != nil {
+		return nil, fmt.Errorf("store: recent tickets: %w", err)
+	}
+	return out, nil
+}
+
+// Prefs implements router.Lookup.
+func (l txLookup) Prefs(ctx context.Context, msisdns []string) (map[string]router.Prefs, error) {
+	rows, err := l.tx.Query(ctx, `SELECT msisdn, status_off, coalesce(last_courtesy_at, 'epoch') FROM preferences WHERE msisdn = ANY($1)`, msisdns)
+	if err != nil {
+		return nil, fmt.Errorf("store: preferences: %w", err)
+	}
+	out := map[string]router.Prefs{}
+	var m string
+	var p router.Prefs
+	if _, err := pgx.ForEachRow(rows, []any{&m, &p.StatusOff, &p.LastCourtesy}, func() error { out[m] = p; return nil }); err != nil {
+		return nil, fmt.Errorf("store: preferences: %w", err)
 	}
 	return out, nil
 }
@@ -273,16 +418,18 @@ const existingTicketsSQL = `SELECT id, message_id, number FROM tickets WHERE mes
 // message already has its ticket). Which one it was is told by looking the
 // message's ticket up.
 const insertTicketsSQL = `
-INSERT INTO tickets (number, message_id, msisdn, operator, agency_id, category, region, state, text, anonim, rahasia)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::text[], $8::text[], $9::text[], $10::bool[], $11::bool[])
+INSERT INTO tickets (number, message_id, msisdn, operator, agency_id, category, region, state, text, anonim, rahasia, dedup_key)
+SELECT n, m, ms, o, a, c, r, s, x, an, ra, NULLIF(k, '')
+FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+            $7::text[], $8::text[], $9::text[], $10::bool[], $11::bool[], $12::text[])
+     AS u(n, m, ms, o, a, c, r, s, x, an, ra, k)
 ON CONFLICT DO NOTHING
 RETURNING id, message_id, number`
 
 type ticketArgs struct {
-	number, msisdn, operator, agency, category, region, state, text []string
-	messageID                                                       []int64
-	anonim, rahasia                                                 []bool
+	number, msisdn, operator, agency, category, region, state, text, dedup []string
+	messageID                                                              []int64
+	anonim, rahasia                                                        []bool
 }
 
 func (a *ticketArgs) add(messageID int64, t *router.Ticket) {
@@ -297,16 +444,17 @@ func (a *ticketArgs) add(messageID int64, t *router.Ticket) {
 	a.text = append(a.text, cleanText(t.Text))
 	a.anonim = append(a.anonim, t.Anonim)
 	a.rahasia = append(a.rahasia, t.Rahasia)
+	a.dedup = append(a.dedup, t.DedupKey)
 }
 
 func (a *ticketArgs) args() []any {
 	return []any{a.number, a.messageID, a.msisdn, a.operator, a.agency, a.category,
-		a.region, a.state, a.text, a.anonim, a.rahasia}
+		a.region, a.state, a.text, a.anonim, a.rahasia, a.dedup}
 }
 
 // insertRest stores the first events, the outbox rows and the messages'
 // new state, in one round trip.
-func (db *DB) insertRest(ctx context.Context, tx pgx.Tx, decisions []router.Decision, ticketIDs []int64, created []bool) error {
+func (db *DB) insertRest(ctx context.Context, tx pgx.Tx, decisions []router.Decision, ticketIDs []int64, created []bool, source map[int64]string) error {
 	var (
 		evTicket                                 []int64
 		evState, evNote                          []string
@@ -314,12 +462,30 @@ func (db *DB) insertRest(ctx context.Context, tx pgx.Tx, decisions []router.Deci
 		obKind, obOperator, obTo, obFrom, obText []string
 		msgID, msgTicket                         []int64
 		msgOutcome                               []string
+		linkTicket                               []int64
+		linkNote, statusMSISDN, courtesyMSISDN   []string
+		statusOff                                []bool
 	)
 	for i, d := range decisions {
 		if created[i] {
 			evTicket = append(evTicket, ticketIDs[i])
 			evState = append(evState, string(d.Ticket.State))
 			evNote = append(evNote, cleanText(d.Event))
+		}
+		if d.Ticket == nil && d.LinkNumber != "" && ticketIDs[i] != 0 {
+			// The linked ticket keeps its state: the event records what
+			// came in, with the state the ticket has now.
+			linkTicket = append(linkTicket, ticketIDs[i])
+			linkNote = append(linkNote, cleanText(d.LinkNote))
+		}
+		if from := source[d.MessageID]; from != "" {
+			if d.SetStatusOff != nil {
+				statusMSISDN = append(statusMSISDN, from)
+				statusOff = append(statusOff, *d.SetStatusOff)
+			}
+			if d.CourtesySent {
+				courtesyMSISDN = append(courtesyMSISDN, from)
+			}
 		}
 		for _, r := range d.Replies {
 			obMsg = append(obMsg, d.MessageID)
@@ -342,12 +508,41 @@ func (db *DB) insertRest(ctx context.Context, tx pgx.Tx, decisions []router.Deci
 		b.Queue(insertOutboxSQL, obMsg, obTicket, obKind, obOperator, obTo, obFrom, obText,
 			db.policy.TTL.Seconds())
 	}
+	if len(linkTicket) > 0 {
+		b.Queue(insertLinkEventsSQL, linkTicket, EventActor, linkNote)
+	}
+	if len(statusMSISDN) > 0 {
+		b.Queue(upsertStatusSQL, statusMSISDN, statusOff)
+	}
+	if len(courtesyMSISDN) > 0 {
+		b.Queue(upsertCourtesySQL, courtesyMSISDN)
+	}
 	b.Queue(markProcessedSQL, msgID, msgOutcome, msgTicket)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("store: process: %w", err)
 	}
 	return nil
 }
+
+// insertLinkEventsSQL records on a linked ticket what came in, keeping the
+// ticket's current state in the event.
+const insertLinkEventsSQL = `
+INSERT INTO ticket_events (ticket_id, state, actor, note)
+SELECT u.t, tk.state, $2, u.n FROM unnest($1::bigint[], $3::text[]) AS u(t, n) JOIN tickets tk ON tk.id = u.t`
+
+// upsertStatusSQL records STOP / MULAI. A number twice in one batch would
+// make ON CONFLICT touch a row twice, so rows are folded per number first;
+// a STOP in the batch wins over a MULAI (the safer reading).
+const upsertStatusSQL = `
+INSERT INTO preferences (msisdn, status_off)
+SELECT m, bool_or(o) FROM unnest($1::text[], $2::bool[]) AS u(m, o) GROUP BY m
+ON CONFLICT (msisdn) DO UPDATE SET status_off = EXCLUDED.status_off, updated_at = now()`
+
+// upsertCourtesySQL records that the once-a-day courtesy reply went out.
+const upsertCourtesySQL = `
+INSERT INTO preferences (msisdn, last_courtesy_at)
+SELECT DISTINCT m, now() FROM unnest($1::text[]) AS u(m)
+ON CONFLICT (msisdn) DO UPDATE SET last_courtesy_at = now(), updated_at = now()`
 
 const insertEventsSQL = `
 INSERT INTO ticket_events (ticket_id, state, actor, note)

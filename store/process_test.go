@@ -66,7 +66,7 @@ func TestProcessStoresEveryDecisionInOneGo(t *testing.T) {
 	ids := ingestMessages(t, db, 3)
 	number := router.NewTicketNumber()
 	var seen []router.Message
-	got, err := db.Process(t.Context(), ids, 10, false, func(msgs []router.Message) []router.Decision {
+	got, err := db.Process(t.Context(), ids, 10, false, plain(func(msgs []router.Message) []router.Decision {
 		seen = msgs
 		return []router.Decision{
 			ticketDecision(msgs[0], number),
@@ -74,7 +74,7 @@ func TestProcessStoresEveryDecisionInOneGo(t *testing.T) {
 				Replies: []router.Reply{{Kind: "help", Operator: "telkomsel", To: msgs[1].Source, From: "1708", Text: "Ketik LAPOR <isi>"}}},
 			// msgs[2]: no decision, stays pending.
 		}
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,14 +168,14 @@ func TestProcessIsIdempotentPerMessage(t *testing.T) {
 		}
 		return out
 	}
-	first, err := db.Process(t.Context(), ids, 10, true, decide)
+	first, err := db.Process(t.Context(), ids, 10, true, plain(decide))
 	if err != nil || len(first) != 1 {
 		t.Fatalf("first Process = %+v, %v", first, err)
 	}
-	again, err := db.Process(t.Context(), ids, 10, true, func(msgs []router.Message) []router.Decision {
+	again, err := db.Process(t.Context(), ids, 10, true, plain(func(msgs []router.Message) []router.Decision {
 		t.Errorf("decide called again with %d messages", len(msgs))
 		return decide(msgs)
-	})
+	}))
 	if err != nil || len(again) != 0 {
 		t.Fatalf("second Process = %+v, %v; want nothing", again, err)
 	}
@@ -183,7 +183,7 @@ func TestProcessIsIdempotentPerMessage(t *testing.T) {
 	if _, err := db.Pool().Exec(t.Context(), "UPDATE messages SET state = 'pending', processed_at = NULL"); err != nil {
 		t.Fatal(err)
 	}
-	third, err := db.Process(t.Context(), ids, 10, false, decide)
+	third, err := db.Process(t.Context(), ids, 10, false, plain(decide))
 	if err != nil || len(third) != 1 {
 		t.Fatalf("Process after reset = %+v, %v", third, err)
 	}
@@ -220,11 +220,11 @@ func TestProcessClaimsSkipLockedMessages(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() {
-		_, err := db.Process(context.Background(), ids[:50], 60, true, func(msgs []router.Message) []router.Decision {
+		_, err := db.Process(context.Background(), ids[:50], 60, true, plain(func(msgs []router.Message) []router.Decision {
 			d := decideAll(msgs)
 			<-release
 			return d
-		})
+		}))
 		errc <- err
 	}()
 	first := <-claimed
@@ -232,7 +232,7 @@ func TestProcessClaimsSkipLockedMessages(t *testing.T) {
 	// The first holds its 60; the second, given all ids, gets the 40 left.
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	if _, err := db.Process(ctx, ids, 100, true, decideAll); err != nil {
+	if _, err := db.Process(ctx, ids, 100, true, plain(decideAll)); err != nil {
 		t.Fatalf("second Process: %v", err)
 	}
 	second := <-claimed
@@ -258,16 +258,16 @@ func TestProcessRedrawsACollidingTicketNumber(t *testing.T) {
 	db := storetest.DB(t)
 	ids := ingestMessages(t, db, 3)
 	taken := router.NewTicketNumber()
-	if _, err := db.Process(t.Context(), ids[:1], 1, false, func(msgs []router.Message) []router.Decision {
+	if _, err := db.Process(t.Context(), ids[:1], 1, false, plain(func(msgs []router.Message) []router.Decision {
 		return []router.Decision{ticketDecision(msgs[0], taken)}
-	}); err != nil {
+	})); err != nil {
 		t.Fatal(err)
 	}
 	// Both new tickets draw the taken number: one collides with the
 	// stored ticket, and the two collide with each other.
-	got, err := db.Process(t.Context(), ids[1:], 10, false, func(msgs []router.Message) []router.Decision {
+	got, err := db.Process(t.Context(), ids[1:], 10, false, plain(func(msgs []router.Message) []router.Decision {
 		return []router.Decision{ticketDecision(msgs[0], taken), ticketDecision(msgs[1], taken)}
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func TestProcessRefusesDecisionsForMessagesItDidNotClaim(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := db.Process(t.Context(), ids[:1], 1, false, tt.decide); err == nil {
+			if _, err := db.Process(t.Context(), ids[:1], 1, false, plain(tt.decide)); err == nil {
 				t.Fatal("Process succeeded")
 			}
 			if n, _ := db.PendingMessages(t.Context()); n != 2 {
@@ -348,7 +348,7 @@ func BenchmarkProcess(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < len(ids); i += 100 {
-		if _, err := db.Process(b.Context(), ids[i:min(i+100, len(ids))], 100, false, decide); err != nil {
+		if _, err := db.Process(b.Context(), ids[i:min(i+100, len(ids))], 100, false, plain(decide)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -78,8 +78,9 @@ type Config struct {
 	} `yaml:"shutdown"`
 
 	// Filled by loadConfig.
-	path      string
-	templates router.Templates
+	path       string
+	templates  router.Templates
+	classifier *router.Classifier
 }
 
 // IngestConfig tunes the group commit.
@@ -198,6 +199,14 @@ func loadConfig(path string) (*Config, error) {
 		}
 		c.templates = t
 	}
+	// The routing files are part of the configuration: check-config
+	// reports their problems too, and a reload with a bad file keeps the
+	// running classifier.
+	cls, err := router.LoadClassifier(c.classifierConfig())
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.classifier = cls
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)
 	}

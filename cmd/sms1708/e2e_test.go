@@ -68,11 +68,16 @@ func startDaemon(t *testing.T, o daemonOpts) *testDaemon {
 	if err != nil {
 		t.Fatal(err)
 	}
+	routing, err := filepath.Abs("../../configs/routing")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfgPath := filepath.Join(t.TempDir(), "sms1708.yaml")
 	cfgText := fmt.Sprintf(`database: {url: %q}
 redis: {url: %q}
 http: {listen: "127.0.0.1:0"}
 replies: %q
+routing: {dir: %q}
 ingest: {commit_timeout: %s}
 shutdown: {grace: 5s}
 operators:
@@ -85,7 +90,7 @@ operators:
     binds: 1
     window: 10
     response_timeout: 5s
-`, o.dbURL, redisURL, replies, o.commitTimeout, smsc.Port())
+`, o.dbURL, redisURL, replies, routing, o.commitTimeout, smsc.Port())
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -421,5 +426,99 @@ func TestEndToEndHTTP(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(string(body), c.want) {
 			t.Errorf("GET %s: %d, body lacks %q:\n%.500s", c.path, resp.StatusCode, c.want, body)
 		}
+	}
+}
+
+// A citizen resending the same complaint is told the first ticket's number
+// again and no second ticket is made (issue 4, dedup layer 2); CEK tells the
+// state of the sender's own ticket and nobody else's.
+func TestEndToEndResendAndStatus(t *testing.T) {
+	td := startDaemon(t, daemonOpts{})
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	const from, other = "6281234500001", "6281234500002"
+	ask := func(who, text string) string {
+		t.Helper()
+		seen := map[string]bool{}
+		for _, s := range td.smsc.Submits() {
+			seen[s.MessageID] = true
+		}
+		if st, err := td.smsc.SendMO(ctx, smsctest.MO{From: who, To: "1708", Text: text}); err != nil || st != smpp.StatusOK {
+			t.Fatalf("%q: %v %v", text, st, err)
+		}
+		sub, err := td.smsc.WaitSubmit(ctx, func(s smsctest.Submit) bool {
+			return s.To == who && !seen[s.MessageID]
+		})
+		if err != nil {
+			t.Fatalf("no reply to %q: %v", text, err)
+		}
+		return sub.Text
+	}
+	first := ask(from, "Jalan desa Sukamaju kab bandung rusak parah, mohon diperbaiki")
+	n := ticketRE.FindString(first)
+	if _, err := router.ParseTicketNumber(n); err != nil {
+		t.Fatalf("first reply %q: %v", first, err)
+	}
+	again := ask(from, "jalan desa sukamaju KAB BANDUNG rusak parah,, mohon diperbaiki!")
+	if ticketRE.FindString(again) != n || !strings.Contains(again, "sudah kami terima") {
+		t.Errorf("resend reply %q; want the first ticket %s again", again, n)
+	}
+	conn := connect(t, td.dbURL)
+	if c := count(t, conn, `select count(*) from tickets where msisdn = $1`, from); c != 1 {
+		t.Errorf("tickets for the resending number = %d, want 1", c)
+	}
+	if c := count(t, conn, `select count(*) from ticket_events e join tickets k on k.id = e.ticket_id where k.number = $1`, n); c != 2 {
+		t.Errorf("events on the ticket = %d, want 2 (created, resent)", c)
+	}
+	status := ask(from, "cek "+n)
+	if !strings.Contains(status, n) || strings.Contains(status, "tidak ditemukan") {
+		t.Errorf("CEK of own ticket: %q", status)
+	}
+	if stranger := ask(other, "CEK "+n); !strings.Contains(stranger, "tidak ditemukan") {
+		t.Errorf("CEK of another number's ticket: %q; want tidak ditemukan", stranger)
+	}
+}
+
+// A deliver_sm the SMSC sends again because our ack was lost (same body,
+// new sequence number) makes no second ticket and no second reply (issue 4,
+// dedup layer 1).
+func TestEndToEndRedeliveredPDUIsIgnored(t *testing.T) {
+	td := startDaemon(t, daemonOpts{})
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	const from = "6281234500003"
+	mo := smsctest.MO{From: from, To: "1708", Text: "Sampah tidak diangkut 2 minggu di kel. Sukajadi kota bandung"}
+	for i := range 2 {
+		if st, err := td.smsc.SendMO(ctx, mo); err != nil || st != smpp.StatusOK {
+			t.Fatalf("copy %d: %v %v", i, st, err)
+		}
+	}
+	// A different complaint after both: once its reply is out, both
+	// copies have been processed.
+	if st, err := td.smsc.SendMO(ctx, smsctest.MO{From: from, To: "1708", Text: "lampu jalan mati di jl merdeka"}); err != nil || st != smpp.StatusOK {
+		t.Fatalf("third MO: %v %v", st, err)
+	}
+	if _, err := td.smsc.WaitSubmit(ctx, func(s smsctest.Submit) bool { return s.To == from && strings.Contains(s.Text, "No tiket") }); err != nil {
+		t.Fatal(err)
+	}
+	conn := connect(t, td.dbURL)
+	deadline := time.Now().Add(20 * time.Second)
+	for count(t, conn, `select count(*) from messages where state = 'processed'`) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("messages not processed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if c := count(t, conn, `select count(*) from tickets where msisdn = $1`, from); c != 2 {
+		t.Errorf("tickets = %d, want 2 (the complaint once, the other complaint)", c)
+	}
+	if c := count(t, conn, `select count(*) from messages where outcome = 'redelivery'`); c != 1 {
+		t.Errorf("messages marked redelivery = %d, want 1", c)
+	}
+	if c := count(t, conn, `select count(*) from inbound where source_addr = $1`, from); c != 3 {
+		t.Errorf("inbound rows = %d, want 3: the redelivered PDU is kept for the audit", c)
+	}
+	if c := count(t, conn, `select count(*) from outbox where dest_addr = $1`, from); c != 2 {
+		t.Errorf("replies queued = %d, want 2 (one per complaint, none for the redelivery)", c)
 	}
 }

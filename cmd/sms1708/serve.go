@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sp4n-lapor/sms1708/router"
@@ -47,6 +48,8 @@ type daemon struct {
 	http      *http.Server
 	httpAddr  net.Addr
 	ready     chan struct{} // closed once everything is started
+
+	reloadOK, reloadTime prometheus.Gauge
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.Signal) error {
@@ -77,6 +80,16 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	cfg, logger := d.cfg, d.logger
 	d.reg = prometheus.NewRegistry()
 	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d.reloadOK = promauto.With(d.reg).NewGauge(prometheus.GaugeOpts{
+		Name: "sms1708_config_last_reload_successful",
+		Help: "1 when the last configuration reload (SIGHUP) succeeded, 0 when it was refused.",
+	})
+	d.reloadTime = promauto.With(d.reg).NewGauge(prometheus.GaugeOpts{
+		Name: "sms1708_config_last_reload_success_timestamp_seconds",
+		Help: "When the configuration was last loaded successfully.",
+	})
+	d.reloadOK.Set(1)
+	d.reloadTime.SetToCurrentTime()
 
 	// PostgreSQL is the source of truth: nothing starts before the schema
 	// is current. Retry while it is unreachable, so that the daemon and its
@@ -113,6 +126,7 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	// closure so that the dispatcher can be built last.
 	d.processor = router.NewProcessor(db, router.ProcessorConfig{ShortCode: cfg.ShortCode, TriageID: cfg.TriageID},
 		cfg.templates, rm, logger.With("component", "router"), func() { d.dispatch.Notify() })
+	d.processor.SetClassifier(cfg.classifier)
 	d.processor.SetFlood(router.NewFlood(router.FloodLimits{PerMinute: cfg.Flood.PerMinute, PerDay: cfg.Flood.PerDay},
 		rdb, d.reg, logger.With("component", "flood")))
 	d.ingest = store.NewIngest(db, cfg.ingestConfig(), stm, logger.With("component", "ingest"), d.processor.Notify)
@@ -217,11 +231,17 @@ wait:
 func (d *daemon) reload() {
 	cfg, err := loadConfig(d.cfg.path)
 	if err != nil {
+		d.reloadOK.Set(0)
 		d.logger.Error("reload: keeping the running configuration", "err", err)
 		return
 	}
+	// Both were validated by loadConfig; messages in flight finish with
+	// the old ones, the next batch uses the new ones.
 	d.processor.SetTemplates(cfg.templates)
-	d.logger.Info("reload: reply templates updated")
+	d.processor.SetClassifier(cfg.classifier)
+	d.reloadOK.Set(1)
+	d.reloadTime.SetToCurrentTime()
+	d.logger.Info("reload: reply templates and routing updated")
 }
 
 // retry calls f until it succeeds or ctx ends, backing off up to 10s.
