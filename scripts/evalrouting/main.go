@@ -8,8 +8,12 @@
 //	cut -f1,2 testdata/routing/test.tsv | tail -n +2 | sms1708 route --batch |
 //	    go run ./scripts/evalrouting -labels testdata/routing/test.tsv
 //
+// make eval-routing SPLIT=train or SPLIT=dev scores the training part or the
+// development set (testdata/routing/dev.tsv, written for tuning).
+//
 // It prints aggregates only. -errors lists the misrouted rows, text
-// included, and is refused for the test part: tuning looks at train.tsv only.
+// included, and is refused for the test part: tuning looks at train.tsv and
+// dev.tsv only.
 package main
 
 import (
