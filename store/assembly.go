@@ -574,8 +574,9 @@ func (a *Assembler) load(ctx context.Context, tx pgx.Tx, keys []assemblyKey) (*w
 	asms, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*assembly, error) {
 		as := &assembly{slots: map[int16]*partRow{}}
 		k := &as.key
+		var closedAt *time.Time
 		err := r.Scan(&as.id, &k.operator, &k.source, &k.dest, &k.ref, &k.refBits, &k.total,
-			&as.state, &as.messageID, &as.due)
+			&as.state, &as.messageID, &as.due, &closedAt)
 		return as, err
 	})
 	if err != nil {
@@ -629,15 +630,23 @@ FROM (SELECT k FROM unnest($1::int8[]) AS u(k) ORDER BY k) s`
 
 // loadAssembliesSQL reads the open and the recently closed assemblies of
 // some keys, newest first, with whether an open one is due to time out.
+// The two halves each walk their own partial index.
 const loadAssembliesSQL = `
+WITH k AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::int2[], $6::int2[])
+        AS k(operator, source, dest, ref, ref_bits, total)
+)
 SELECT a.id, a.operator, a.source, a.dest, a.ref, a.ref_bits, a.total, a.state,
-       coalesce(a.message_id, 0), a.state = 'open' AND a.opened_at <= now() - make_interval(secs => $8)
-FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::int2[], $6::int2[])
-     AS k(operator, source, dest, ref, ref_bits, total)
-JOIN assemblies a ON a.source = k.source AND a.ref = k.ref AND a.operator = k.operator
+       coalesce(a.message_id, 0), a.opened_at <= now() - make_interval(secs => $8), a.closed_at
+FROM k JOIN assemblies a ON a.operator = k.operator AND a.source = k.source AND a.dest = k.dest
+     AND a.ref = k.ref AND a.total = k.total AND a.ref_bits = k.ref_bits AND a.state = 'open'
+UNION ALL
+SELECT a.id, a.operator, a.source, a.dest, a.ref, a.ref_bits, a.total, a.state,
+       coalesce(a.message_id, 0), false, a.closed_at
+FROM k JOIN assemblies a ON a.source = k.source AND a.ref = k.ref AND a.operator = k.operator
      AND a.dest = k.dest AND a.total = k.total AND a.ref_bits = k.ref_bits
-WHERE a.state = 'open' OR a.closed_at > now() - make_interval(secs => $7)
-ORDER BY a.closed_at DESC NULLS FIRST, a.id DESC`
+     AND a.state <> 'open' AND a.closed_at > now() - make_interval(secs => $7)
+ORDER BY closed_at DESC NULLS FIRST, id DESC`
 
 // place decides what becomes of a new part (see Assembler).
 func (w *work) place(p *partRow) {
