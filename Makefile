@@ -50,7 +50,7 @@ test: ## what CI runs: lint, lint-selftest, race tests, a brief fuzz pass (FUZZT
 	@$(MAKE) --no-print-directory lint lint-selftest test-go
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 	@$(MAKE) --no-print-directory smoke
-	@$(MAKE) --no-print-directory chaos CHAOS_SIZE=small CHAOS_FLAGS=--allow-doubles
+	@$(MAKE) --no-print-directory chaos CHAOS_SIZE=small
 	@$(call section,make test: ok)
 
 test-go: ## go test -race -count=1 ./... against the local PostgreSQL and Redis
@@ -111,7 +111,7 @@ eval-routing: ## routing scores (category, agency, per category/level, triage sh
 # Crash tests and load (docs/RELIABILITY.md): the real daemon under `smscsim load`, on ports
 # 2775-2777 (no make run meanwhile) and 127.0.0.1:8718, with a PostgreSQL and Redis of their
 # own (127.0.0.1:55718 and 56718, under /tmp/sms1708-chaos) so that crashing them breaks no
-# one else's run. `make test` runs the small size with --allow-doubles until dedup lands.
+# one else's run. `make test` runs the small size: any lost MO or doubled ticket fails it.
 CHAOS_SIZE ?= medium
 CHAOS_FLAGS ?=
 .PHONY: chaos load
