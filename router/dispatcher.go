@@ -130,6 +130,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				// A freed slot wakes the loop: with every slot busy it
+				// claimed nothing and sleeps until a wake or the next poll,
+				// which would cap sending at one batch per poll interval.
+				defer d.Notify()
 				defer func() { <-sem }()
 				results <- d.send(ctx, it)
 			}()
