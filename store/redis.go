@@ -25,6 +25,21 @@ type Redis struct {
 // OpenRedis connects to Redis at url (redis:// or rediss://, as go-redis's
 // ParseURL reads it) and checks the connection.
 func OpenRedis(ctx context.Context, url string) (*Redis, error) {
+	r, err := NewRedis(url)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Ping(ctx); err != nil {
+		_ = r.client.Close()
+		return nil, fmt.Errorf("store: open redis: %w", err)
+	}
+	return r, nil
+}
+
+// NewRedis returns a client for url without contacting Redis: the daemon
+// starts and takes messages while Redis is down (everything in Redis is
+// expendable), and the client connects when Redis comes back.
+func NewRedis(url string) (*Redis, error) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		// The parse error may quote the URL, password included.
@@ -54,12 +69,7 @@ func OpenRedis(ctx context.Context, url string) (*Redis, error) {
 		ConnMaxIdleTime:       opt.ConnMaxIdleTime,
 		ConnMaxLifetime:       opt.ConnMaxLifetime,
 	})
-	r := &Redis{client: client, prefix: DefaultKeyPrefix, now: time.Now}
-	if err := r.Ping(ctx); err != nil {
-		_ = client.Close()
-		return nil, fmt.Errorf("store: open redis: %w", err)
-	}
-	return r, nil
+	return &Redis{client: client, prefix: DefaultKeyPrefix, now: time.Now}, nil
 }
 
 // Ping checks that Redis answers. Without a deadline in ctx it waits at

@@ -35,6 +35,7 @@ type testDaemon struct {
 }
 
 type daemonOpts struct {
+	redisURL      string // what the daemon uses; default: the test Redis
 	dbURL         string // what the daemon uses; default: a fresh schema
 	commitTimeout time.Duration
 }
@@ -45,7 +46,10 @@ func startDaemon(t *testing.T, o daemonOpts) *testDaemon {
 	for _, env := range []string{"SMS1708_DATABASE_URL", "SMS1708_REDIS_URL", "SMS1708_HTTP_LISTEN"} {
 		t.Setenv(env, "")
 	}
-	redisURL := os.Getenv(storetest.RedisEnv)
+	redisURL := o.redisURL
+	if redisURL == "" {
+		redisURL = os.Getenv(storetest.RedisEnv)
+	}
 	if redisURL == "" {
 		t.Fatalf("%s is not set: run the tests with `make test`", storetest.RedisEnv)
 	}
@@ -520,5 +524,47 @@ func TestEndToEndRedeliveredPDUIsIgnored(t *testing.T) {
 	}
 	if c := count(t, conn, `select count(*) from outbox where dest_addr = $1`, from); c != 2 {
 		t.Errorf("replies queued = %d, want 2 (one per complaint, none for the redelivery)", c)
+	}
+}
+
+// Redis down (here: never reachable) is a degraded mode, not an outage:
+// the daemon starts, takes messages, makes tickets and replies, counts
+// flood limits locally, and /readyz and the metrics say so (issue 4).
+func TestEndToEndRedisDownKeepsTakingMessages(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "redis://" + ln.Addr().String() + "/0"
+	_ = ln.Close() // nothing listens there now
+	td := startDaemon(t, daemonOpts{redisURL: dead})
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	const from = "6281234500004"
+	if st, err := td.smsc.SendMO(ctx, smsctest.MO{From: from, To: "1708", Text: "air PDAM mati 3 hari di kota bogor"}); err != nil || st != smpp.StatusOK {
+		t.Fatalf("MO with Redis down: %v %v", st, err)
+	}
+	sub, err := td.smsc.WaitSubmit(ctx, func(s smsctest.Submit) bool { return s.To == from })
+	if err != nil {
+		t.Fatalf("no reply with Redis down: %v", err)
+	}
+	if _, err := router.ParseTicketNumber(ticketRE.FindString(sub.Text)); err != nil {
+		t.Errorf("reply %q: %v", sub.Text, err)
+	}
+	base := "http://" + td.d.httpAddr.String()
+	for _, c := range []struct{ path, want string }{
+		{"/readyz", `"redis":{"ok":false,"detail":"unreachable: degraded"}`},
+		{"/readyz", `"ready":true`},
+		{"/metrics", "sms1708_flood_shared_up 0"},
+	} {
+		resp, err := http.Get(base + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), c.want) {
+			t.Errorf("GET %s: %d, body lacks %q:\n%.800s", c.path, resp.StatusCode, c.want, body)
+		}
 	}
 }

@@ -105,9 +105,14 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	if err := retry(ctx, logger, "migrate database", func() error { return db.Migrate(ctx) }); err != nil {
 		return err
 	}
-	rdb, err := store.OpenRedis(ctx, string(cfg.Redis.URL))
+	// Redis holds only what is expendable: the daemon starts without it,
+	// counts limits locally, and says so in /readyz and the metrics.
+	rdb, err := store.NewRedis(string(cfg.Redis.URL))
 	if err != nil {
 		return err
+	}
+	if err := rdb.Ping(ctx); err != nil {
+		logger.Warn("redis unreachable at start: running degraded (local limits)", "err", err)
 	}
 	d.redis = rdb
 	defer rdb.Close()
