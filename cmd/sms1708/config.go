@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -129,6 +131,9 @@ type OperatorConfig struct {
 	// matched to what we sent (SMPP.md).
 	SubmitIDBase  smpp.IDBase `yaml:"submit_id_base"`
 	ReceiptIDBase smpp.IDBase `yaml:"receipt_id_base"`
+	// TLS, when present, wraps the SMPP connection (some operators offer
+	// SMPP only over TLS or a VPN).
+	TLS *OperatorTLS `yaml:"tls"`
 }
 
 func defaultConfig() Config {
@@ -202,6 +207,7 @@ func loadConfig(path string) (*Config, error) {
 	// The routing files are part of the configuration: check-config
 	// reports their problems too, and a reload with a bad file keeps the
 	// running classifier.
+	errs = append(errs, c.loadTLS()...)
 	cls, err := router.LoadClassifier(c.classifierConfig())
 	if err != nil {
 		errs = append(errs, err)
@@ -339,9 +345,46 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// OperatorTLS is an operator's TLS settings.
+type OperatorTLS struct {
+	// ServerName is the name the SMSC's certificate must carry; default
+	// the host.
+	ServerName string `yaml:"server_name"`
+	// CAFile is a PEM bundle of the CAs that may sign the SMSC's
+	// certificate (relative to the config file); default the system's.
+	CAFile string `yaml:"ca_file"`
+	// HandshakeTimeout bounds the TLS handshake; default 10s.
+	HandshakeTimeout Duration `yaml:"handshake_timeout"`
+
+	roots *x509.CertPool // loaded by loadConfig
+}
+
+// loadTLS reads the CA files of every operator that uses TLS.
+func (c *Config) loadTLS() []error {
+	var errs []error
+	for i := range c.Operators {
+		t := c.Operators[i].TLS
+		if t == nil || t.CAFile == "" {
+			continue
+		}
+		f := "operators[" + strconv.Itoa(i) + "].tls.ca_file"
+		pem, err := os.ReadFile(c.resolve(t.CAFile))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f, err))
+			continue
+		}
+		t.roots = x509.NewCertPool()
+		if !t.roots.AppendCertsFromPEM(pem) {
+			errs = append(errs, fmt.Errorf("%s: no PEM certificate in %s", f, t.CAFile))
+		}
+	}
+	return errs
+}
+
 // smppConfig maps an operator's settings onto the session layer's.
 func (o OperatorConfig) smppConfig() smpp.OperatorConfig {
 	c := smpp.OperatorConfig{
+		TLS:             o.tlsConfig(),
 		Name:            o.Name,
 		Host:            o.Host,
 		Port:            o.Port,
@@ -355,6 +398,9 @@ func (o OperatorConfig) smppConfig() smpp.OperatorConfig {
 		EnquireLink:     time.Duration(o.EnquireLink),
 		ResponseTimeout: time.Duration(o.ResponseTimeout),
 		DefaultAlphabet: o.alphabet(),
+	}
+	if o.TLS != nil {
+		c.TLSHandshakeTimeout = time.Duration(o.TLS.HandshakeTimeout)
 	}
 	if c.Bind == "" {
 		c.Bind = smpp.BindTransceiver
@@ -400,6 +446,13 @@ func (c *Config) submitIDNormalizer() store.IDNormalizer {
 		bases[o.Name] = o.SubmitIDBase
 	}
 	return func(operator, id string) string { return smpp.NormalizeMessageID(id, bases[operator]) }
+}
+
+func (o OperatorConfig) tlsConfig() *tls.Config {
+	if o.TLS == nil {
+		return nil
+	}
+	return &tls.Config{ServerName: o.TLS.ServerName, RootCAs: o.TLS.roots, MinVersion: tls.VersionTLS12}
 }
 
 func (o OperatorConfig) alphabet() text.Alphabet {
