@@ -374,6 +374,12 @@ var placeWords = map[string]bool{
 	"sekitar": true, "sekitaran": true, "warga": true, "area": true, "asal": true, "dekat": true,
 	"menuju": true, "arah": true, "sampai": true, "hingga": true, "kab": true, "kabupaten": true,
 	"kota": true, "kec": true, "kecamatan": true, "prov": true, "provinsi": true, "masyarakat": true,
+	// Offices and facilities named after their town ("pdam medan", "terminal
+	// padang", "polres malang"); "sipil" and "perhubungan" end the expansions
+	// of disdukcapil and dishub.
+	"pdam": true, "polres": true, "polresta": true, "polrestabes": true, "polsek": true, "polda": true,
+	"kejari": true, "samsat": true, "bpbd": true, "terminal": true, "stasiun": true, "bandara": true,
+	"pelabuhan": true, "pasar": true, "sipil": true, "perhubungan": true,
 }
 
 // maxMatchWords bounds the word positions Match keeps on the stack; longer
