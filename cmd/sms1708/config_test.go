@@ -114,3 +114,17 @@ operators:
 		t.Errorf("smpp config TLS = %+v, timeout %v", sc.TLS, sc.TLSHandshakeTimeout)
 	}
 }
+
+// The configurations shipped in configs/ stay valid.
+func TestShippedConfigsAreValid(t *testing.T) {
+	for _, env := range []string{"TELKOMSEL_SMPP_PASSWORD", "INDOSAT_SMPP_PASSWORD", "THREE_SMPP_PASSWORD"} {
+		t.Setenv(env, "x")
+	}
+	t.Setenv("SMS1708_DATABASE_URL", "postgres://127.0.0.1/sms1708")
+	t.Setenv("SMS1708_REDIS_URL", "redis://127.0.0.1:6379/0")
+	for _, name := range []string{"dev.yaml", "bench.yaml", "example.yaml"} {
+		if _, err := loadConfig(filepath.Join("../../configs", name)); err != nil {
+			t.Errorf("configs/%s: %v", name, err)
+		}
+	}
+}
