@@ -91,6 +91,9 @@ type IngestConfig struct {
 	MaxWait       Duration `yaml:"max_wait"`
 	CommitTimeout Duration `yaml:"commit_timeout"`
 	Queue         int      `yaml:"queue"`
+	// Flushers is how many batches may wait for their commit at once
+	// (default 2): more hide the disk's flush latency under load.
+	Flushers int `yaml:"flushers"`
 }
 
 // AssemblyConfig tunes the reassembly of long MO.
@@ -289,6 +292,9 @@ func (c *Config) Validate() error {
 	if w := time.Duration(c.Assembly.LateWindow); w != 0 && (w < time.Second || w > 7*24*time.Hour) {
 		bad("assembly.late_window", "%s: want 1s to 168h", w)
 	}
+	if c.Ingest.Flushers < 0 || c.Ingest.Flushers > 32 {
+		bad("ingest.flushers", "%d: want 1 to 32 (0 = default 2)", c.Ingest.Flushers)
+	}
 	if c.Flood.PerMinute < 0 {
 		bad("flood.per_minute", "%d: negative (0 means no limit)", c.Flood.PerMinute)
 	}
@@ -468,6 +474,7 @@ func (c *Config) ingestConfig() store.IngestConfig {
 		MaxWait:       time.Duration(c.Ingest.MaxWait),
 		CommitTimeout: time.Duration(c.Ingest.CommitTimeout),
 		Queue:         c.Ingest.Queue,
+		Flushers:      c.Ingest.Flushers,
 	}
 }
 
