@@ -20,9 +20,9 @@ var (
 )
 
 // dammTable is the totally anti-symmetric quasigroup of order 10 from
-// H. M. Damm's thesis (2004). It must stay identical to the table in
-// router/ticket.go, which draws the numbers this package checks;
-// TestTicketKnownGood holds numbers drawn by router.NewTicketNumber.
+// H. M. Damm's thesis (2004). It is the one table of the module: the router
+// draws ticket numbers with TicketCheckDigit; TestTicketKnownGood holds
+// numbers drawn by router.NewTicketNumber.
 var dammTable = [10][10]byte{
 	{0, 3, 1, 7, 5, 9, 8, 6, 4, 2},
 	{7, 0, 9, 2, 1, 5, 4, 8, 6, 3},
@@ -34,6 +34,16 @@ var dammTable = [10][10]byte{
 	{8, 9, 4, 5, 3, 6, 2, 0, 1, 7},
 	{9, 4, 3, 8, 6, 1, 7, 2, 0, 5},
 	{2, 5, 8, 1, 4, 3, 6, 7, 9, 0},
+}
+
+// TicketCheckDigit returns the Damm check digit (an ASCII digit) that
+// completes a string of ASCII digits into a valid ticket number.
+func TicketCheckDigit(digits string) byte {
+	var interim byte
+	for i := 0; i < len(digits); i++ {
+		interim = dammTable[interim][digits[i]-'0']
+	}
+	return '0' + interim
 }
 
 // dammCheck reports whether a string of ASCII digits ends in its own Damm

@@ -3,8 +3,8 @@ package router
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"errors"
-	"strings"
+
+	"github.com/sp4n-lapor/sms1708/parser"
 )
 
 // TicketNumber is a ticket's public number: 9 random digits followed by a
@@ -16,38 +16,14 @@ import (
 type TicketNumber string
 
 // TicketNumberLen is the number of digits in a ticket number.
-const TicketNumberLen = 10
+const TicketNumberLen = parser.TicketLen
 
-// Errors from ParseTicketNumber.
+// Errors from ParseTicketNumber: the parser's own, so that errors.Is works
+// whichever package reported them.
 var (
-	ErrTicketShape = errors.New("ticket number: not 10 digits")
-	ErrTicketCheck = errors.New("ticket number: wrong check digit")
+	ErrTicketShape = parser.ErrTicketShape
+	ErrTicketCheck = parser.ErrTicketCheck
 )
-
-// dammTable is the totally anti-symmetric quasigroup of order 10 from
-// H. M. Damm's thesis (2004), as tabulated in the literature.
-var dammTable = [10][10]byte{
-	{0, 3, 1, 7, 5, 9, 8, 6, 4, 2},
-	{7, 0, 9, 2, 1, 5, 4, 8, 6, 3},
-	{4, 2, 0, 6, 8, 7, 1, 3, 5, 9},
-	{1, 7, 5, 0, 9, 8, 3, 4, 2, 6},
-	{6, 1, 2, 3, 0, 4, 5, 9, 7, 8},
-	{3, 6, 7, 4, 2, 0, 9, 5, 8, 1},
-	{5, 8, 6, 9, 7, 2, 0, 1, 3, 4},
-	{8, 9, 4, 5, 3, 6, 2, 0, 1, 7},
-	{9, 4, 3, 8, 6, 1, 7, 2, 0, 5},
-	{2, 5, 8, 1, 4, 3, 6, 7, 9, 0},
-}
-
-// dammInterim returns the Damm interim digit of a string of ASCII digits;
-// it is 0 exactly when the string ends in its own check digit.
-func dammInterim(digits string) byte {
-	var interim byte
-	for i := 0; i < len(digits); i++ {
-		interim = dammTable[interim][digits[i]-'0']
-	}
-	return interim
-}
 
 // NewTicketNumber draws a fresh random ticket number. The first digit is
 // never 0, so the number keeps its length when someone treats it as an
@@ -61,50 +37,19 @@ func NewTicketNumber() TicketNumber {
 		d[i] = byte('0' + n%10)
 		n /= 10
 	}
-	d[9] = '0' + dammInterim(string(d[:9]))
+	d[9] = parser.TicketCheckDigit(string(d[:9]))
 	return TicketNumber(d[:])
 }
 
 // ParseTicketNumber accepts a ticket number as people type it — with or
 // without spaces, dashes, dots or a leading '#' — and checks its digit.
 func ParseTicketNumber(s string) (TicketNumber, error) {
-	var b strings.Builder
-	b.Grow(TicketNumberLen)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if b.Len() == TicketNumberLen {
-				return "", ErrTicketShape
-			}
-			b.WriteByte(c)
-		case c == ' ' || c == '-' || c == '.' || c == '#' || c == '\t':
-		default:
-			return "", ErrTicketShape
-		}
-	}
-	if b.Len() != TicketNumberLen {
-		return "", ErrTicketShape
-	}
-	n := b.String()
-	if dammInterim(n) != 0 {
-		return "", ErrTicketCheck
-	}
-	return TicketNumber(n), nil
+	n, err := parser.ParseTicket(s)
+	return TicketNumber(n), err
 }
 
 // Valid reports whether t is 10 digits with a correct check digit.
-func (t TicketNumber) Valid() bool {
-	if len(t) != TicketNumberLen {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		if t[i] < '0' || t[i] > '9' {
-			return false
-		}
-	}
-	return dammInterim(string(t)) == 0
-}
+func (t TicketNumber) Valid() bool { return parser.ValidTicket(string(t)) }
 
 // String returns the ten digits.
 func (t TicketNumber) String() string { return string(t) }
