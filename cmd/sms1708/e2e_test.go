@@ -38,6 +38,10 @@ type daemonOpts struct {
 	redisURL      string // what the daemon uses; default: the test Redis
 	dbURL         string // what the daemon uses; default: a fresh schema
 	commitTimeout time.Duration
+	smsc          smsctest.Config // the fake SMSC's settings; name and credentials are set here
+	extra         string          // more top-level YAML
+	binds         int             // the operator's binds; default 1
+	opExtra       string          // more YAML for the operator, indented four spaces
 }
 
 func startDaemon(t *testing.T, o daemonOpts) *testDaemon {
@@ -61,8 +65,12 @@ func startDaemon(t *testing.T, o daemonOpts) *testDaemon {
 	if o.commitTimeout == 0 {
 		o.commitTimeout = 5 * time.Second
 	}
-	smsc, err := smsctest.NewServer(smsctest.Config{Name: "telkomsel", SystemID: "sms1708", Password: "secret",
-		Logger: slog.New(slog.DiscardHandler)})
+	if o.binds == 0 {
+		o.binds = 1
+	}
+	o.smsc.Name, o.smsc.SystemID, o.smsc.Password = "telkomsel", "sms1708", "secret"
+	o.smsc.Logger = slog.New(slog.DiscardHandler)
+	smsc, err := smsctest.NewServer(o.smsc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +92,7 @@ replies: %q
 routing: {dir: %q}
 ingest: {commit_timeout: %s}
 shutdown: {grace: 5s}
+%s
 operators:
   - name: telkomsel
     host: 127.0.0.1
@@ -91,10 +100,10 @@ operators:
     system_id: sms1708
     password: secret
     bind: transceiver
-    binds: 1
+    binds: %d
     window: 10
     response_timeout: 5s
-`, o.dbURL, redisURL, replies, routing, o.commitTimeout, smsc.Port())
+%s`, o.dbURL, redisURL, replies, routing, o.commitTimeout, o.extra, smsc.Port(), o.binds, o.opExtra)
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +130,7 @@ operators:
 	}
 	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer wcancel()
-	if err := smsc.WaitBound(wctx, 1); err != nil {
+	if err := smsc.WaitBound(wctx, o.binds); err != nil {
 		t.Fatalf("daemon did not bind: %v", err)
 	}
 	return td

@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,7 +14,6 @@ import (
 	"github.com/sp4n-lapor/sms1708/smpp"
 	"github.com/sp4n-lapor/sms1708/smpp/smsctest"
 	"github.com/sp4n-lapor/sms1708/smpp/text"
-	"github.com/sp4n-lapor/sms1708/store/storetest"
 )
 
 // startDaemonWith is startDaemon with settings of its own: extra YAML at
@@ -25,78 +21,7 @@ import (
 // extra operator settings.
 func startDaemonWith(t *testing.T, smscCfg smsctest.Config, extra string, binds int, opExtra string) *testDaemon {
 	t.Helper()
-	for _, env := range []string{"SMS1708_DATABASE_URL", "SMS1708_REDIS_URL", "SMS1708_HTTP_LISTEN"} {
-		t.Setenv(env, "")
-	}
-	redisURL := os.Getenv(storetest.RedisEnv)
-	if redisURL == "" {
-		t.Fatalf("%s is not set: run the tests with `make test`", storetest.RedisEnv)
-	}
-	dbURL := storetest.URL(t)
-	smscCfg.Name, smscCfg.SystemID, smscCfg.Password = "telkomsel", "sms1708", "secret"
-	smscCfg.Logger = slog.New(slog.DiscardHandler)
-	smsc, err := smsctest.NewServer(smscCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = smsc.Close() })
-	replies, err := filepath.Abs("../../configs/replies.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	routing, err := filepath.Abs("../../configs/routing")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(t.TempDir(), "sms1708.yaml")
-	cfgText := fmt.Sprintf(`database: {url: %q}
-redis: {url: %q}
-http: {listen: "127.0.0.1:0"}
-replies: %q
-routing: {dir: %q}
-shutdown: {grace: 5s}
-%s
-operators:
-  - name: telkomsel
-    host: 127.0.0.1
-    port: %d
-    system_id: sms1708
-    password: secret
-    bind: transceiver
-    binds: %d
-    window: 10
-    response_timeout: 5s
-%s`, dbURL, redisURL, replies, routing, extra, smsc.Port(), binds, opExtra)
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := loadConfig(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	td := &testDaemon{
-		d:      &daemon{cfg: cfg, logger: slog.New(slog.NewJSONHandler(testWriter{t}, nil)), ready: make(chan struct{})},
-		smsc:   smsc,
-		dbURL:  dbURL,
-		cancel: cancel,
-		done:   make(chan error, 1),
-	}
-	go func() { td.done <- td.d.run(ctx, nil) }()
-	t.Cleanup(td.stop)
-	select {
-	case <-td.d.ready:
-	case err := <-td.done:
-		t.Fatalf("daemon exited at start: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("daemon did not start within 30s")
-	}
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
-	if err := smsc.WaitBound(wctx, binds); err != nil {
-		t.Fatalf("daemon did not bind: %v", err)
-	}
-	return td
+	return startDaemon(t, daemonOpts{smsc: smscCfg, extra: extra, binds: binds, opExtra: opExtra})
 }
 
 // metric returns the value of a sample line of /metrics ("name" or
