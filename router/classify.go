@@ -124,6 +124,13 @@ type Classifier struct {
 	rules    []rule
 	combos   []combo
 	admin    map[string]bool // administrative provinces (rules.yaml)
+	// provincial are phrases that name a provincial government ("pemprov
+	// bali"): a regency-level rule then resolves to the province.
+	provincial []int32
+
+	// topicWord marks the word ids that occur in a topic's lexicon (not only
+	// in rule signals): guessRegion does not read them as place names.
+	topicWord []bool
 
 	// patternIndex finds a pattern by its word ids while building.
 	patternIndex map[string]int32
@@ -288,6 +295,23 @@ func LoadClassifier(cfg ClassifierConfig) (*Classifier, error) {
 		return nil, errors.Join(errs...)
 	}
 	c.weigh()
+	c.topicWord = make([]bool, len(c.vocab))
+	for _, p := range c.patterns {
+		if len(p.post) > 0 {
+			for _, w := range p.words {
+				c.topicWord[w] = true
+			}
+		}
+	}
+	for _, cb := range c.combos {
+		for _, alts := range cb.parts {
+			for _, p := range alts {
+				for _, w := range c.patterns[p].words {
+					c.topicWord[w] = true
+				}
+			}
+		}
+	}
 	c.stem.seal(c.vocab)
 	c.patternIndex = nil
 	for first, ps := range c.byFirst {
@@ -353,8 +377,13 @@ type rulesFile struct {
 	// AdministrativeProvinces are provinces whose cities and regency are
 	// administrative, not autonomous (DKI Jakarta): a regency-level matter
 	// there goes to the province.
-	AdministrativeProvinces []string   `yaml:"administrative_provinces"`
-	Rules                   []ruleYAML `yaml:"rules"`
+	AdministrativeProvinces []string `yaml:"administrative_provinces"`
+	// Provincial are phrases naming a provincial government or its dinas
+	// ("pemprov", "pemerintah provinsi"). When the text names it, a
+	// regency-level rule goes to the province of the region: the agency the
+	// citizen names wins (labelling policy).
+	Provincial []string   `yaml:"provincial"`
+	Rules      []ruleYAML `yaml:"rules"`
 }
 
 type ruleYAML struct {
@@ -621,6 +650,14 @@ func (c *Classifier) buildRules(rf rulesFile) []error {
 			bad("administrative_provinces["+strconv.Itoa(i)+"]", "%q is not a province code", code)
 		}
 		c.admin[code] = true
+	}
+	for i, w := range rf.Provincial {
+		p, err := c.patternFor(w, c.patternIndex)
+		if err != nil {
+			bad("provincial["+strconv.Itoa(i)+"]", "%q: %v", w, err)
+			continue
+		}
+		c.provincial = append(c.provincial, p)
 	}
 	if a, ok := c.dir.Get(rf.Triage); !ok {
 		bad("triage", "%q is not an agency of the directory", rf.Triage)

@@ -120,7 +120,8 @@ func (c *Classifier) RouteCommand(cmd parser.Command) Route {
 				r.Explain = append(r.Explain, c.explainRegion(region)+" (tanpa kata 'di'/'kec')")
 			}
 		}
-		return c.applyRule(r, ru, region, regionOK)
+		provincial := slices.ContainsFunc(c.provincial, func(p int32) bool { return c.matched(s, p) })
+		return c.applyRule(r, ru, region, regionOK, provincial)
 	}
 	return c.toTriage(r, "tidak ada aturan untuk topik "+c.topics[topicIdx].id)
 }
@@ -292,7 +293,9 @@ func (c *Classifier) pickRegion(norm string, ms []RegionMatch) (RegionMatch, boo
 	return ms[best], true
 }
 
-func (c *Classifier) applyRule(r Route, ru *rule, region RegionMatch, regionOK bool) Route {
+// applyRule resolves rule ru. provincial says the text names a provincial
+// government: a regency-level rule then goes to the province.
+func (c *Classifier) applyRule(r Route, ru *rule, region RegionMatch, regionOK, provincial bool) Route {
 	if ru.agency != "" {
 		a, _ := c.dir.Get(ru.agency)
 		r.AgencyID = a.ID
@@ -314,6 +317,8 @@ func (c *Classifier) applyRule(r Route, ru *rule, region RegionMatch, regionOK b
 	switch {
 	case ru.level == LevelProvince:
 		code = g.Province
+	case provincial:
+		code, note = g.Province, " (pemerintah provinsi disebut)"
 	case c.admin[g.Province] && g.Kind != KindProvince:
 		// Jakarta's cities are administrative: their services are the
 		// province's.
@@ -409,16 +414,26 @@ func (c *Classifier) guessRegion(norm string) (RegionMatch, bool) {
 		words = words[:maxRouteWords]
 	}
 	for i, w := range words {
-		if len(w) < 3 || !isASCIIWord(w) || c.stem.dict.Contains(w) || c.stem.id(w) >= 0 ||
+		if len(w) < 3 || !isASCIIWord(w) || c.stem.dict.Contains(w) || c.isTopicWord(w) ||
 			(i > 0 && localPlaceWord[words[i-1]]) {
 			continue
 		}
-		for n := min(2, len(words)-i); n >= 1; n-- {
-			phrase := strings.Join(words[i:i+n], " ")
+		// The name may start at w ("oki", "pinyuh tapi") or one word
+		// before it, an Indonesian word that begins many place names
+		// ("sungai pinyuh", "tanjung pinang", "kota baru").
+		for _, span := range [...][2]int{{i, 2}, {i - 1, 2}, {i, 1}} {
+			from, n := span[0], span[1]
+			if from < 0 || from+n > len(words) || (from < i && from > 0 && localPlaceWord[words[from-1]]) {
+				continue
+			}
+			phrase := strings.Join(words[from:from+n], " ")
 			for _, prefix := range [...]string{"kecamatan ", "di "} {
 				for _, m := range c.regions.Match(prefix + phrase) {
-					if m.Start == 0 && m.End == 1+n && len(m.Ambiguous) == 0 {
-						m.Start, m.End = i-1, i+n
+					// The match is the whole phrase, with or without the
+					// prefix word ("kecamatan kuta" names a district, "di
+					// oki" matches "oki" alone).
+					if (m.Start == 0 || m.Start == 1) && m.End == 1+n && len(m.Ambiguous) == 0 {
+						m.Start, m.End = from, from+n
 						return m, true
 					}
 				}
@@ -426,6 +441,14 @@ func (c *Classifier) guessRegion(norm string) (RegionMatch, bool) {
 		}
 	}
 	return RegionMatch{}, false
+}
+
+// isTopicWord reports whether w is a word of a topic lexicon. A word that
+// only a rule signal uses ("sentani" of an airport's name) may still be a
+// place.
+func (c *Classifier) isTopicWord(w string) bool {
+	id := c.stem.id(w)
+	return id >= 0 && int(id) < len(c.topicWord) && c.topicWord[id]
 }
 
 // localPlaceWord are words that make the name after them a street, village
