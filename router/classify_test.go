@@ -71,6 +71,18 @@ func TestRoute(t *testing.T) {
 			"LINGKUNGAN HIDUP DAN KEHUTANAN", "pemprov-31", "31.73", false},
 		{"no topic goes to triage", "selamat pagi bapak presiden semoga sehat selalu",
 			"TOPIK LAINNYA", TriageAgency, "", true},
+		{"a named provincial government takes a local matter", "sampah di tpa kab gianyar menggunung tdk diangkut, pemprov bali tolong turun tangan",
+			"LINGKUNGAN HIDUP DAN KEHUTANAN", "pemprov-51", "51.04", false},
+		{"an InJourney airport is Angkasa Pura's", "toilet bandara juanda kotor sekali dan bau",
+			"PERHUBUNGAN", "angkasa-pura", "", false},
+		{"another airport is the ministry's", "ruang tunggu bandara di kab nabire sempit, penumpang berdiri berjam jam",
+			"PERHUBUNGAN", "kemenhub", "94.01", false},
+		{"an SMA without a place goes to triage", "guru matematika sma negeri jarang masuk kelas sebulan ini",
+			"PENDIDIKAN DAN KEBUDAYAAN", TriageAgency, "", true},
+		{"a civil servant breaking the mudik ban is KemenPAN-RB's", "pns di kantor dinas tetap mudik pakai mobil dinas padahal ada larangan mudik",
+			"PENIADAAN MUDIK", "kemenpan-rb", "", false},
+		{"pungli at a port is the ministry's", "pungli di pelabuhan kab rembang, kapal nelayan diminta uang tiap sandar",
+			"POLITIK DAN HUKUM", "kemenhub", "33.17", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -317,6 +329,10 @@ func TestRouteGuessesRegionWithoutContext(t *testing.T) {
 	tests := []struct{ text, agency, region string }{
 		{"banjir setinggi pinggang di dayeuhkolot tiap musim hujan, bpbd lambat evakuasi", "pemkab-32.04", "32.04"},
 		{"got depan pasar mampet, tiap hujan banjir", TriageAgency, ""},
+		// "di oki": a place-only alias read without the word "di".
+		{"jalan desa di pedalaman oki rusak parah tdk bisa dilewati", "pemkab-16.02", "16.02"},
+		// A two-word district name whose first word is Indonesian.
+		{"lampu jalan depan sekolah sungai pinyuh mati semua", "pemkab-61.02", "61.02"},
 	}
 	for _, tt := range tests {
 		_, r := c.Route(tt.text)
