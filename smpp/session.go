@@ -35,6 +35,9 @@ const (
 	inboundQueue = 1024 // deliver_sm/data_sm waiting for the handler
 )
 
+// sendBuffer is the socket send buffer of every connection (SO_SNDBUF; see dial).
+const sendBuffer = 32 << 10
+
 // outFrame is one encoded PDU for the writer; thenClose closes the connection once it is
 // written (generic_nack for a broken stream, unbind_resp).
 type outFrame struct {
@@ -105,6 +108,18 @@ func (o *Operator) dial(ctx context.Context, name string, index int, bindCmd uin
 		return nil, &attemptError{failDial, fmt.Errorf("smpp: dial %s: %w", addr, err)}
 	}
 	raw := conn
+	if tc, ok := conn.(*net.TCPConn); ok {
+		// A fixed send buffer instead of the kernel's autotuning (up to 4 MiB on Linux):
+		// with batched writes, a peer that stops reading would otherwise absorb megabytes
+		// before a write of ours blocks and its deadline closes the connection (and in
+		// TestPeerThatStopsReadingCannotFreeze both directions could stall first). 32 KiB
+		// (the kernel doubles it) is ~400 submit_sm in flight: at 100 ms round trip still
+		// ~4,000 submit_sm/s per bind, far above any operator's contract.
+		if err := tc.SetWriteBuffer(sendBuffer); err != nil {
+			conn.Close()
+			return nil, &attemptError{failDial, fmt.Errorf("smpp: dial %s: set send buffer: %w", addr, err)}
+		}
+	}
 	if cfg.TLS != nil {
 		if conn, err = o.handshake(ctx, conn); err != nil {
 			return nil, err
@@ -432,8 +447,10 @@ func (s *session) respondLater(p *PDU) {
 }
 
 // maxBatch bounds the bytes the writer gathers into one write (the buffer it keeps is at most
-// this plus one PDU), so that one write deadline covers a bounded amount of data.
-const maxBatch = 64 << 10
+// this plus one PDU), so that one write deadline covers a bounded amount of data. 4 KiB is
+// ~25 submit_sm or ~250 deliver_sm_resp: batching gains little beyond that, and it keeps
+// each write well below the send buffer (sendBuffer).
+const maxBatch = 4 << 10
 
 // writeLoop owns writes: responses before enquire_link/unbind before submits, each write with
 // a deadline so that a peer that stops reading closes the connection instead of freezing us.
