@@ -103,7 +103,7 @@ type Operator struct {
 	cfg    OperatorConfig
 	h      Handler
 	log    *slog.Logger
-	m      opMetrics
+	m      *opMetrics
 	budget Budget
 
 	mu         sync.Mutex
@@ -203,7 +203,6 @@ func NewOperator(cfg OperatorConfig, h Handler, opts Options) (*Operator, error)
 	}
 	o := &Operator{
 		cfg: cfg, h: h, log: opts.Logger, budget: opts.Budget,
-		m:       opMetrics{m: opts.Metrics, op: cfg.Name},
 		changed: make(chan struct{}),
 	}
 	var conns []string
@@ -212,7 +211,7 @@ func NewOperator(cfg OperatorConfig, h Handler, opts Options) (*Operator, error)
 			conns = append(conns, c.name)
 		}
 	}
-	o.m.init(conns)
+	o.m = newOpMetrics(opts.Metrics, cfg.Name, conns)
 	return o, nil
 }
 
@@ -490,7 +489,7 @@ func (o *Operator) endMO() {
 
 // throttled pauses all sends of the operator after the SMSC said it is overloaded.
 func (o *Operator) throttled(st Status) {
-	o.m.throttle()
+	o.m.throttled()
 	d := o.cfg.ThrottlePause
 	if st == StatusMsgQFul {
 		d = o.cfg.QueueFullPause
