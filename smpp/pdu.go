@@ -228,7 +228,11 @@ func fieldsOf(cmd uint32) (pdufield.List, bool) {
 // order (go-smpp's TLV map loses order and repeated tags, and ignores trailing bytes). Every
 // byte is copied. Decode never panics; a truncated or malformed body is an error, never a
 // half-filled PDU. A response with a non-zero status may have an empty body (SMPP 3.4 §4.1.2).
-func Decode(frame []byte) (p *PDU, err error) {
+func Decode(frame []byte) (*PDU, error) { return decode(frame, true) }
+
+// decode is Decode; direct selects decodeHot for the commands it covers (false: go-smpp's
+// codec for every command, which the tests compare it against).
+func decode(frame []byte, direct bool) (p *PDU, err error) {
 	// The codec has not panicked under fuzzing, but a panic here would take down a session on
 	// peer input; turn one into an error so that it cannot.
 	defer func() {
@@ -255,6 +259,14 @@ func Decode(frame []byte) (p *PDU, err error) {
 	if len(body) == 0 && (len(list) == 0 || (out.IsResponse() && status != StatusOK)) {
 		return out, nil
 	}
+	if direct {
+		if ok, err := out.decodeHot(body); ok {
+			if err != nil {
+				return nil, fmt.Errorf("smpp: decode %s: %w", CommandName(cmd), err)
+			}
+			return out, nil
+		}
+	}
 	buf := bytes.NewBuffer(body)
 	if len(list) > 0 {
 		m, err := list.Decode(buf)
@@ -271,6 +283,105 @@ func Decode(frame []byte) (p *PDU, err error) {
 	}
 	out.TLVs = tlvs
 	return out, nil
+}
+
+// decodeHot decodes the body of the commands of every MO and MT (submit_sm, deliver_sm,
+// data_sm and their responses) straight into p, field by field in the order of fieldsOf,
+// then the optional parameters; handled is false for any other command. go-smpp's codec
+// builds a map of every field per PDU, which cost a third of the CPU of an MO and 45 of its
+// 53 allocations. The result, and the error, are the same as through the codec (the tests
+// check both on the fuzz corpus and on random PDUs): a C-Octet String without its NUL, a
+// missing octet or a short_message shorter than sm_length is an error, never a partial PDU.
+func (p *PDU) decodeHot(body []byte) (handled bool, err error) {
+	r := bodyReader{b: body}
+	switch p.CommandID {
+	case CmdSubmitSM, CmdDeliverSM:
+		p.ServiceType = r.cString(pdufield.ServiceType)
+		p.SourceTON = r.octet(pdufield.SourceAddrTON)
+		p.SourceNPI = r.octet(pdufield.SourceAddrNPI)
+		p.SourceAddr = r.cString(pdufield.SourceAddr)
+		p.DestTON = r.octet(pdufield.DestAddrTON)
+		p.DestNPI = r.octet(pdufield.DestAddrNPI)
+		p.DestAddr = r.cString(pdufield.DestinationAddr)
+		p.ESMClass = r.octet(pdufield.ESMClass)
+		p.ProtocolID = r.octet(pdufield.ProtocolID)
+		p.PriorityFlag = r.octet(pdufield.PriorityFlag)
+		p.ScheduleDeliveryTime = r.cString(pdufield.ScheduleDeliveryTime)
+		p.ValidityPeriod = r.cString(pdufield.ValidityPeriod)
+		p.RegisteredDelivery = r.octet(pdufield.RegisteredDelivery)
+		p.ReplaceIfPresent = r.octet(pdufield.ReplaceIfPresentFlag)
+		p.DataCoding = r.octet(pdufield.DataCoding)
+		p.SMDefaultMsgID = r.octet(pdufield.SMDefaultMsgID)
+		n := int(r.octet(pdufield.SMLength))
+		if r.missing != "" {
+			break
+		}
+		if rest := len(r.b) - r.off; rest < n {
+			// go-smpp's wording, so that both paths fail alike.
+			return true, fmt.Errorf("short read for smlength: want %d, have %d", n, rest)
+		}
+		p.ShortMessage = make([]byte, n)
+		copy(p.ShortMessage, r.b[r.off:])
+		r.off += n
+	case CmdDataSM:
+		p.ServiceType = r.cString(pdufield.ServiceType)
+		p.SourceTON = r.octet(pdufield.SourceAddrTON)
+		p.SourceNPI = r.octet(pdufield.SourceAddrNPI)
+		p.SourceAddr = r.cString(pdufield.SourceAddr)
+		p.DestTON = r.octet(pdufield.DestAddrTON)
+		p.DestNPI = r.octet(pdufield.DestAddrNPI)
+		p.DestAddr = r.cString(pdufield.DestinationAddr)
+		p.ESMClass = r.octet(pdufield.ESMClass)
+		p.RegisteredDelivery = r.octet(pdufield.RegisteredDelivery)
+		p.DataCoding = r.octet(pdufield.DataCoding)
+	case CmdSubmitSM | RespBit, CmdDeliverSM | RespBit, CmdDataSM | RespBit:
+		p.MessageID = r.cString(pdufield.MessageID)
+	default:
+		return false, nil
+	}
+	if r.missing != "" {
+		return true, fmt.Errorf("body truncated before %s", r.missing)
+	}
+	if p.TLVs, err = decodeTLVs(r.b[r.off:]); err != nil {
+		return true, err
+	}
+	return true, nil
+}
+
+// bodyReader reads mandatory fields in order; the first one missing is remembered and every
+// read after it returns zero.
+type bodyReader struct {
+	b       []byte
+	off     int
+	missing pdufield.Name
+}
+
+// cString reads a C-Octet String and copies it without its NUL.
+func (r *bodyReader) cString(name pdufield.Name) string {
+	if r.missing != "" {
+		return ""
+	}
+	i := bytes.IndexByte(r.b[r.off:], 0)
+	if i < 0 {
+		r.missing = name
+		return ""
+	}
+	s := string(r.b[r.off : r.off+i])
+	r.off += i + 1
+	return s
+}
+
+func (r *bodyReader) octet(name pdufield.Name) uint8 {
+	if r.missing != "" {
+		return 0
+	}
+	if r.off >= len(r.b) {
+		r.missing = name
+		return 0
+	}
+	v := r.b[r.off]
+	r.off++
+	return v
 }
 
 // setFields copies the decoded mandatory fields into p. go-smpp stops at the end of the body
