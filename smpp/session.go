@@ -330,7 +330,7 @@ func (s *session) release() {
 	}
 	s.o.m.inFlight(s.name, s.inFlight)
 	s.mu.Unlock()
-	s.o.notify()
+	s.o.slotFreed()
 }
 
 // request sends p (its Seq is assigned here) through q and waits for the response matched by
@@ -402,7 +402,7 @@ func (s *session) complete(seq uint32, want *pending, cmd uint32, r result) bool
 	p.timer.Stop()
 	p.ch <- r
 	if p.window {
-		s.o.notify()
+		s.o.slotFreed()
 	}
 	return true
 }
