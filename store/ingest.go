@@ -350,6 +350,9 @@ func (in *Ingest) store(ctx context.Context, recs []Inbound, rows []ingestRow, c
 				continue
 			}
 			in.m.records.WithLabelValues(OutcomeCommitted).Inc()
+			if recs[i].InvalidChars > 0 {
+				in.m.undecodable.Add(float64(recs[i].InvalidChars))
+			}
 			if rows[i].kind == kindReceipt {
 				in.m.countDLR(rows[i].operator, rows[i].dlrState, rows[i].dlr)
 			}

@@ -23,6 +23,7 @@ type Metrics struct {
 	batchRecords  prometheus.Histogram
 	records       *prometheus.CounterVec
 	queueDepth    prometheus.Gauge
+	undecodable   prometheus.Counter
 
 	partsPending       prometheus.Gauge
 	assemblyTimeouts   prometheus.Counter
@@ -88,6 +89,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		queueDepth: f.NewGauge(prometheus.GaugeOpts{
 			Name: "sms1708_ingest_queue_records",
 			Help: "Records waiting in the ingest queue.",
+		}),
+		undecodable: f.NewCounter(prometheus.CounterOpts{
+			Name: "sms1708_ingest_undecodable_chars_total",
+			Help: "Characters of committed MO that could not be decoded and were stored as U+FFFD (the raw PDU keeps the original bytes).",
 		}),
 		partsPending: f.NewGauge(prometheus.GaugeOpts{
 			Name: "sms1708_assembly_parts_pending",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -576,4 +577,50 @@ func TestEndToEndRedisDownKeepsTakingMessages(t *testing.T) {
 			t.Errorf("GET %s: %d, body lacks %q:\n%.800s", c.path, resp.StatusCode, c.want, body)
 		}
 	}
+}
+
+// Broken encodings are kept, not refused: the text is stored with U+FFFD,
+// the raw bytes stay in inbound, the citizen still gets a ticket, and the
+// undecodable characters are counted.
+func TestEndToEndBrokenUCS2IsKeptAndCounted(t *testing.T) {
+	td := startDaemon(t, daemonOpts{})
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	const from = "6281234500005"
+	// "jalan" in UTF-16BE, then a lone high surrogate and an odd trailing byte.
+	sm := []byte{0, 'j', 0, 'a', 0, 'l', 0, 'a', 0, 'n', 0xD8, 0x3D, 0x41}
+	if st, err := td.smsc.SendMO(ctx, smsctest.MO{From: from, To: "1708", DataCoding: 8, ShortMessage: sm}); err != nil || st != smpp.StatusOK {
+		t.Fatalf("MO: %v %v", st, err)
+	}
+	if _, err := td.smsc.WaitSubmit(ctx, func(s smsctest.Submit) bool { return s.To == from }); err != nil {
+		t.Fatal(err)
+	}
+	conn := connect(t, td.dbURL)
+	var text string
+	var raw []byte
+	if err := conn.QueryRow(ctx, `select text, raw from inbound where source_addr = $1`, from).Scan(&text, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(text, "jalan") || !strings.Contains(text, "\uFFFD") || !bytes.Contains(raw, sm) {
+		t.Errorf("stored text %q, raw %x; want the decodable part, U+FFFD and the original bytes", text, raw)
+	}
+	resp, err := http.Get("http://" + td.d.httpAddr.String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if !strings.Contains(string(body), "sms1708_ingest_undecodable_chars_total 2") {
+		t.Errorf("metrics lack sms1708_ingest_undecodable_chars_total 2:\n%s", grepLines(string(body), "undecodable"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
