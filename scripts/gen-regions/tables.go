@@ -308,6 +308,8 @@ type handAlias struct {
 // short forms, capitals of regencies that citizens name instead of the
 // regency, and other well-known names.
 var handAliases = []handAlias{
+	// SMS abbreviations of big cities (bpn, kpg, mtr, skb left out: they are other words too).
+	{name: "Kota Surabaya", alias: "sby"}, {name: "Kota Bandung", alias: "bdg"}, {name: "Kota Semarang", alias: "smg"}, {name: "Kota Makassar", alias: "mks"}, {name: "Kota Palembang", alias: "plg"}, {name: "Kota Medan", alias: "mdn"}, {name: "Kota Pekanbaru", alias: "pku"}, {name: "Kota Depok", alias: "dpk"}, {name: "Kota Bekasi", alias: "bks"}, {name: "Kota Bogor", alias: "bgr"}, {name: "Kota Malang", alias: "mlg"}, {name: "Kota Padang", alias: "pdg"}, {name: "Kota Pontianak", alias: "ptk"}, {name: "Kota Banjarmasin", alias: "bjm"}, {name: "Kota Samarinda", alias: "smd"}, {name: "Kota Manado", alias: "mnd"}, {name: "Kota Denpasar", alias: "dps"}, {name: "Kota Bandar Lampung", alias: "bdl"}, {name: "Kota Cirebon", alias: "crb"},
 	// Provinces.
 	{name: "Aceh", alias: "nad"}, {name: "Aceh", alias: "nanggroe aceh darussalam"},
 	{name: "Sumatera Utara", alias: "sumut"}, {name: "Sumatera Barat", alias: "sumbar"},
