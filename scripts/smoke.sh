@@ -19,7 +19,9 @@ HTTP_PORT=8708
 READY_TIMEOUT=60
 REPLY_WAIT=30
 FROM=6281234567890
-TEXT="jalan rusak di desa kami"
+# A text of its own each run: the very same PDU again within 15 minutes is taken for the SMSC
+# redelivering it (SMPP has no MO id) and answered with nothing, by design.
+TEXT="jalan rusak di desa kami, RT $(( $(date +%s) % 100000 ))"
 STATE_DIR=${SMS1708_SERVICES_DIR:-/tmp/sms1708}
 SIM_LOG="$STATE_DIR/smscsim.log"
 
