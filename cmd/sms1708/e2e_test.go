@@ -624,3 +624,30 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// Every metric an alert rule names is one the daemon exports, so that a
+// renamed metric cannot silently disable an alert.
+func TestAlertRulesNameRealMetrics(t *testing.T) {
+	rules, err := os.ReadFile("../../configs/prometheus/alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := startDaemon(t, daemonOpts{})
+	resp, err := http.Get("http://" + td.d.httpAddr.String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	exported := string(body)
+	names := regexp.MustCompile(`sms1708_[a-z0-9_]+`).FindAllString(string(rules), -1)
+	if len(names) < 10 {
+		t.Fatalf("only %d metric names found in the rules", len(names))
+	}
+	for _, n := range names {
+		base := strings.TrimSuffix(n, "_bucket")
+		if !strings.Contains(exported, "# TYPE "+base+" ") {
+			t.Errorf("alert rule names %s, which the daemon does not export", n)
+		}
+	}
+}
