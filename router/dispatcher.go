@@ -46,13 +46,13 @@ func (c *DispatcherConfig) defaults() {
 var ErrNoOperator = errors.New("router: no sender for operator")
 
 // ErrOperatorDown is the send error for a row whose operator has no bind
-// up: it is retried later without holding a send slot, so that one operator
-// down cannot starve the others.
-var ErrOperatorDown = errors.New("router: operator has no bind up")
+// that can send: it is retried later without holding a send slot, so that
+// one operator down cannot starve the others.
+var ErrOperatorDown = errors.New("router: operator has no bind up that can send")
 
-// binds is implemented by senders that can tell whether they can send at
-// all (smpp.Operator).
-type binds interface{ BindsUp() int }
+// canSend is implemented by senders that can tell whether they can send at
+// all (smpp.Operator: a transceiver or a transmitter is bound).
+type canSend interface{ CanSend() bool }
 
 // PermanentError marks a send error that retrying cannot cure (the SMSC
 // refused the destination for good). Senders wrap such errors in it.
@@ -157,7 +157,7 @@ func (d *Dispatcher) send(ctx context.Context, it OutboxItem) SendResult {
 		d.count(it.Operator, res)
 		return res
 	}
-	if b, ok := s.(binds); ok && b.BindsUp() == 0 {
+	if c, ok := s.(canSend); ok && !c.CanSend() {
 		res := SendResult{ID: it.ID, Err: ErrOperatorDown}
 		d.count(it.Operator, res)
 		return res

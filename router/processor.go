@@ -271,7 +271,9 @@ func (p *Processor) decide(ctx context.Context, lk Lookup, msgs []Message) ([]De
 	// message over the limit is still processed, only its replies are held.
 	srcs := make([]string, len(msgs))
 	for i, m := range msgs {
-		srcs[i] = m.Source
+		if !m.Redelivery { // the same SMS again counts once
+			srcs[i] = m.Source
+		}
 	}
 	allowed := p.flood.Allow(ctx, srcs)
 	out := make([]Decision, 0, len(msgs))

@@ -271,12 +271,7 @@ type fakeSender struct {
 	sent *int
 }
 
-func (s fakeSender) BindsUp() int {
-	if s.down {
-		return 0
-	}
-	return 1
-}
+func (s fakeSender) CanSend() bool { return !s.down }
 
 func (s fakeSender) Send(ctx context.Context, from, to, text string) ([]string, error) {
 	if s.sent != nil {

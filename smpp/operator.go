@@ -438,6 +438,20 @@ func (o *Operator) BindsUp() int {
 	return o.bindsUpLocked()
 }
 
+// CanSend reports whether a bind that can carry submit_sm is up (a
+// transceiver, or the transmitter half of a pair even while its receiver is
+// down): whether replies can go out now.
+func (o *Operator) CanSend() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, s := range o.sessions {
+		if s.canTransmit() {
+			return true
+		}
+	}
+	return false
+}
+
 func (o *Operator) bindsUpLocked() int {
 	if o.cfg.Bind != BindTransmitterReceiver {
 		return len(o.sessions)

@@ -25,12 +25,15 @@ import (
 
 // The wiring is checked at compile time.
 var (
-	_ router.Store   = (*store.DB)(nil)
-	_ router.Outbox  = (*store.DB)(nil)
-	_ router.Sender  = (*smpp.Operator)(nil)
-	_ smpp.Budget    = (*store.Redis)(nil)
-	_ router.Counter = (*store.Redis)(nil)
-	_ smpp.Handler   = (*moHandler)(nil)
+	_ router.Store  = (*store.DB)(nil)
+	_ router.Outbox = (*store.DB)(nil)
+	_ router.Sender = (*smpp.Operator)(nil)
+	// The dispatcher asks a sender whether it can send at all through this
+	// optional method; a rename would silently turn the check off.
+	_ interface{ CanSend() bool } = (*smpp.Operator)(nil)
+	_ smpp.Budget                 = (*store.Redis)(nil)
+	_ router.Counter              = (*store.Redis)(nil)
+	_ smpp.Handler                = (*moHandler)(nil)
 )
 
 // daemon is a running sms1708: what serve builds, and what tests inspect.
