@@ -625,6 +625,24 @@ func grepLines(s, sub string) string {
 	return strings.Join(out, "\n")
 }
 
+// scrape returns /metrics of the running daemon, as Prometheus reads it.
+func (td *testDaemon) scrape(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get("http://" + td.d.httpAddr.String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %s", resp.Status)
+	}
+	return string(body)
+}
+
 // Every metric an alert rule names is one the daemon exports, so that a
 // renamed metric cannot silently disable an alert.
 func TestAlertRulesNameRealMetrics(t *testing.T) {
@@ -633,13 +651,7 @@ func TestAlertRulesNameRealMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	td := startDaemon(t, daemonOpts{})
-	resp, err := http.Get("http://" + td.d.httpAddr.String() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	exported := string(body)
+	exported := td.scrape(t)
 	names := regexp.MustCompile(`sms1708_[a-z0-9_]+`).FindAllString(string(rules), -1)
 	if len(names) < 10 {
 		t.Fatalf("only %d metric names found in the rules", len(names))
