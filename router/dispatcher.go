@@ -45,6 +45,16 @@ func (c *DispatcherConfig) defaults() {
 // Sender in this instance: the row waits for a later attempt.
 var ErrNoOperator = errors.New("router: no sender for operator")
 
+// ErrHandoffLapsed is the send error for a row handed over by the
+// processor that waited in this instance too long to be sent within its
+// lease: it goes back to the pool for a later attempt.
+var ErrHandoffLapsed = errors.New("router: handed-over reply waited too long to be sent within its lease")
+
+// ErrShuttingDown is the send error for a handed-over row the dispatcher
+// stopped before sending: it goes back to the pool at once rather than
+// waiting for its lease to run out.
+var ErrShuttingDown = errors.New("router: dispatcher stopped before sending")
+
 // ErrOperatorDown is the send error for a row whose operator has no bind
 // that can send: it is retried later without holding a send slot, so that
 // one operator down cannot starve the others.
@@ -66,6 +76,13 @@ type PermanentError interface {
 // dispatchers may share one outbox; a crash between a send and its record
 // can send a row twice (the one duplicate an SMS gateway cannot rule out),
 // never lose it.
+//
+// Replies the processor queues are usually not claimed at all: the
+// processing transaction stores them already leased and hands them over
+// in-process (HandoffLease, Handoff), which spares the database a claim —
+// one statement, one commit and one row version per reply — on the hot
+// path. Claims remain for retries, for rows left by a crash or another
+// instance, and for replies queued while the hand-over queue was full.
 type Dispatcher struct {
 	outbox  Outbox
 	senders atomic.Pointer[map[string]Sender]
@@ -73,6 +90,87 @@ type Dispatcher struct {
 	metrics *Metrics
 	logger  *slog.Logger
 	wake    chan struct{}
+	due     atomic.Bool // rows were queued pending: claim
+
+	hmu     sync.Mutex
+	handed  []OutboxItem // leased rows handed over, oldest first
+	running bool         // Run is taking hand-overs
+}
+
+// handoffMargin is kept between a handed-over row's last moment to start
+// a send (SendBy) plus a whole send and the end of its lease, for the
+// record of the outcome.
+const handoffMargin = 5 * time.Second
+
+// handoffQueue bounds the rows waiting in the hand-over queue, in units
+// of Concurrency: a queue that long drains in seconds at any operator
+// contract (four rounds of sends), far inside the few seconds a handed-over
+// row may wait (see SendBy).
+const handoffQueue = 4
+
+// HandoffLease tells the processor whether to queue n new replies leased
+// for a hand-over, and for how long: the dispatcher's lease while it runs
+// and its hand-over queue is empty or has room for them, else zero (queue
+// them pending; they are claimed).
+func (d *Dispatcher) HandoffLease(n int) time.Duration {
+	d.hmu.Lock()
+	defer d.hmu.Unlock()
+	if !d.running || (len(d.handed) > 0 && len(d.handed)+n > handoffQueue*d.cfg.Concurrency) {
+		return 0
+	}
+	return d.cfg.Lease
+}
+
+// Handoff takes rows the processor stored leased (with HandoffLease's
+// lease) in a transaction that began at leasedAt or later, and sends them
+// as soon as a slot is free. It never blocks. Rows handed after Run has
+// stopped stay leased and are claimed again when their lease runs out.
+func (d *Dispatcher) Handoff(items []OutboxItem, leasedAt time.Time) {
+	if len(items) == 0 {
+		return
+	}
+	sendBy := leasedAt.Add(d.cfg.Lease - d.cfg.SendTimeout - handoffMargin)
+	d.hmu.Lock()
+	if !d.running {
+		d.hmu.Unlock()
+		return
+	}
+	for _, it := range items {
+		it.SendBy = sendBy
+		d.handed = append(d.handed, it)
+	}
+	d.hmu.Unlock()
+	d.poke()
+}
+
+// takeHanded returns up to n handed-over rows still in time, and the ones
+// that lapsed.
+func (d *Dispatcher) takeHanded(n int, now time.Time) (live, lapsed []OutboxItem) {
+	d.hmu.Lock()
+	defer d.hmu.Unlock()
+	i := 0
+	for ; i < len(d.handed) && len(live) < n; i++ {
+		if it := d.handed[i]; now.After(it.SendBy) {
+			lapsed = append(lapsed, it)
+		} else {
+			live = append(live, it)
+		}
+	}
+	d.handed = d.handed[i:]
+	if len(d.handed) == 0 {
+		d.handed = nil
+	}
+	return live, lapsed
+}
+
+// stopHandoff ends the hand-overs and returns the rows still waiting.
+func (d *Dispatcher) stopHandoff() []OutboxItem {
+	d.hmu.Lock()
+	defer d.hmu.Unlock()
+	d.running = false
+	left := d.handed
+	d.handed = nil
+	return left
 }
 
 // NewDispatcher returns a dispatcher over outbox, sending through senders
@@ -85,8 +183,16 @@ func NewDispatcher(outbox Outbox, senders map[string]Sender, cfg DispatcherConfi
 	return d
 }
 
-// Notify wakes the dispatcher: rows were queued. It never blocks.
+// Notify wakes the dispatcher: rows were queued pending, to be claimed.
+// It never blocks.
 func (d *Dispatcher) Notify() {
+	d.due.Store(true)
+	d.poke()
+}
+
+// poke wakes the run loop without asking for a claim: a slot was freed or
+// rows were handed over.
+func (d *Dispatcher) poke() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
@@ -106,23 +212,49 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		d.recordLoop(ctx, results)
 	}()
 	var wg sync.WaitGroup
-	// Order matters on the way out: wait for every send, then let the
-	// recorder flush their outcomes before Run returns.
+	d.hmu.Lock()
+	d.running = true
+	d.hmu.Unlock()
+	// Order matters on the way out: stop taking hand-overs and give back
+	// those not sent, wait for every send, then let the recorder flush
+	// their outcomes before Run returns.
 	defer func() {
+		for _, it := range d.stopHandoff() {
+			results <- d.giveBack(it, ErrShuttingDown)
+		}
 		wg.Wait()
 		close(results)
 		<-recorded
 	}()
-	for {
-		// Claim only as many rows as there is room to send, so that a row
-		// never sits leased behind a slow operator.
+	// claim says rows may be due in the outbox: at the start (an earlier
+	// run's), when told (Notify), on every poll (retries, other
+	// instances), and while claims come back full. A freed slot or a
+	// hand-over alone does not query the database.
+	claim := true
+	for ctx.Err() == nil {
+		// Take only as many rows as there is room to send, so that a row
+		// never sits leased behind a slow operator: handed-over rows
+		// first (their lease is running), then claims.
+		if d.due.Swap(false) {
+			claim = true
+		}
 		free := d.cfg.Concurrency - len(sem)
 		var items []OutboxItem
+		want, claimed := 0, 0
 		if free > 0 {
-			var err error
-			items, err = d.outbox.ClaimOutbox(ctx, min(free, d.cfg.Batch), d.cfg.Lease)
-			if err != nil && ctx.Err() == nil {
-				d.logger.Warn("claim outbox", "err", err)
+			live, lapsed := d.takeHanded(free, time.Now())
+			for _, it := range lapsed {
+				results <- d.giveBack(it, ErrHandoffLapsed)
+			}
+			items = live
+			if want = min(free-len(live), d.cfg.Batch); want > 0 && claim {
+				more, err := d.outbox.ClaimOutbox(ctx, want, d.cfg.Lease)
+				if err != nil && ctx.Err() == nil {
+					d.logger.Warn("claim outbox", "err", err)
+				}
+				items = append(items, more...)
+				claimed = len(more)
+				claim = claimed == want // a full claim: more may be due
 			}
 		}
 		for _, it := range items {
@@ -133,12 +265,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				// A freed slot wakes the loop: with every slot busy it
 				// claimed nothing and sleeps until a wake or the next poll,
 				// which would cap sending at one batch per poll interval.
-				defer d.Notify()
+				defer d.poke()
 				defer func() { <-sem }()
 				results <- d.send(ctx, it)
 			}()
 		}
-		if len(items) > 0 && len(items) == min(free, d.cfg.Batch) {
+		if claimed > 0 && claimed == want {
 			continue // more may be due
 		}
 		select {
@@ -146,8 +278,18 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			return nil
 		case <-d.wake:
 		case <-tick.C:
+			claim = true
 		}
 	}
+	return nil
+}
+
+// giveBack is the result of a handed-over row that is not sent: a
+// temporary failure, so that the row is due again soon.
+func (d *Dispatcher) giveBack(it OutboxItem, err error) SendResult {
+	res := SendResult{ID: it.ID, Err: err}
+	d.count(it.Operator, res)
+	return res
 }
 
 func (d *Dispatcher) send(ctx context.Context, it OutboxItem) SendResult {

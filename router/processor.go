@@ -58,8 +58,9 @@ type Processor struct {
 	clock   Clock
 	metrics *Metrics
 	logger  *slog.Logger
-	queued  func() // told when replies were queued (wakes the dispatcher)
+	queued  func() // told when replies were queued pending (wakes the dispatcher)
 	flood   *Flood // nil: no per-number limits
+	handoff Handoff
 
 	mu   sync.Mutex
 	ids  []int64
@@ -82,6 +83,23 @@ func NewProcessor(s Store, cfg ProcessorConfig, tpl Templates, m *Metrics, logge
 	p.tpl.Store(&tpl)
 	return p
 }
+
+// Handoff takes replies straight from processing to sending: the store
+// queues them already leased to this instance (Reply.Lease), and they are
+// handed over in-process once the transaction has committed. The
+// Dispatcher implements it.
+type Handoff interface {
+	// HandoffLease is the lease to queue n new replies with, or zero when
+	// they should be queued pending instead.
+	HandoffLease(n int) time.Duration
+	// Handoff takes the rows stored leased by a transaction that began at
+	// leasedAt or later.
+	Handoff(items []OutboxItem, leasedAt time.Time)
+}
+
+// SetHandoff makes processing hand its replies to h (see Handoff). Call
+// it before Run.
+func (p *Processor) SetHandoff(h Handoff) { p.handoff = h }
 
 // SetFlood installs per-number reply limits. Call it before Run.
 func (p *Processor) SetFlood(f *Flood) { p.flood = f }
@@ -165,25 +183,60 @@ func (p *Processor) Run(ctx context.Context) error {
 func (p *Processor) processOnce(ctx context.Context, ids []int64, sweep bool) (int, error) {
 	start := time.Now()
 	decisions, err := p.store.Process(ctx, ids, p.cfg.Batch, sweep, func(lk Lookup, msgs []Message) ([]Decision, error) {
-		return p.decide(ctx, lk, msgs)
+		ds, err := p.decide(ctx, lk, msgs)
+		if err == nil && p.handoff != nil {
+			leaseReplies(ds, p.handoff)
+		}
+		return ds, err
 	})
 	if err != nil {
 		p.metrics.processErrors.Inc()
 		return 0, err
 	}
 	p.metrics.processSeconds.Observe(time.Since(start).Seconds())
-	replies := 0
+	pending := 0
+	var handed []OutboxItem
 	for _, d := range decisions {
 		p.metrics.messages.WithLabelValues(d.Outcome).Inc()
 		if d.Ticket != nil {
 			p.metrics.tickets.Inc()
 		}
-		replies += len(d.Replies)
+		for _, r := range d.Replies {
+			if r.Lease > 0 && r.OutboxID != 0 {
+				handed = append(handed, OutboxItem{ID: r.OutboxID, Operator: r.Operator, To: r.To, From: r.From, Text: r.Text, Attempts: 1})
+			} else if r.Lease <= 0 {
+				pending++
+			}
+		}
 	}
-	if replies > 0 && p.queued != nil {
+	if len(handed) > 0 {
+		p.handoff.Handoff(handed, start)
+	}
+	if pending > 0 && p.queued != nil {
 		p.queued()
 	}
 	return len(decisions), nil
+}
+
+// leaseReplies asks for a lease for all the replies of a batch, and sets
+// it on each when granted.
+func leaseReplies(ds []Decision, h Handoff) {
+	n := 0
+	for _, d := range ds {
+		n += len(d.Replies)
+	}
+	if n == 0 {
+		return
+	}
+	lease := h.HandoffLease(n)
+	if lease <= 0 {
+		return
+	}
+	for i := range ds {
+		for j := range ds[i].Replies {
+			ds[i].Replies[j].Lease = lease
+		}
+	}
 }
 
 // Decide is the core of processing: what each message becomes. A complaint

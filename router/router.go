@@ -52,6 +52,15 @@ type Reply struct {
 	To       string // digits only
 	From     string // our short code, e.g. "1708"
 	Text     string
+	// Lease, when positive, asks the store to queue the reply already
+	// leased for that long (state sending, one attempt counted), so that
+	// it can be handed to this instance's dispatcher at once instead of
+	// being claimed by it later (Handoff). Zero queues it pending.
+	Lease time.Duration
+	// OutboxID is set by the store on a reply it queued leased: the row
+	// to hand over. Zero otherwise (queued pending, or the message had
+	// asked for this kind of reply before).
+	OutboxID int64
 }
 
 // Decision is what processing one message produced. Exactly one of its
@@ -99,6 +108,11 @@ type OutboxItem struct {
 	From     string
 	Text     string
 	Attempts int
+	// SendBy, when set, is the latest moment this instance may still
+	// start sending the row: its lease leaves room for a whole send and
+	// the record of its outcome only until then (rows handed over by the
+	// processor; claimed rows are sent at once).
+	SendBy time.Time
 }
 
 // SendResult is the outcome of one send attempt of an OutboxItem.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -235,11 +236,13 @@ type fakeOutbox struct {
 	due     []OutboxItem
 	results []SendResult
 	calls   int
+	claims  int
 }
 
 func (o *fakeOutbox) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxItem, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.claims++
 	n := min(limit, len(o.due))
 	out := o.due[:n]
 	o.due = o.due[n:]
@@ -268,14 +271,14 @@ func (permErr) Permanent() bool { return true }
 type fakeSender struct {
 	err  error
 	down bool
-	sent *int
+	sent *atomic.Int32
 }
 
 func (s fakeSender) CanSend() bool { return !s.down }
 
 func (s fakeSender) Send(ctx context.Context, from, to, text string) ([]string, error) {
 	if s.sent != nil {
-		*s.sent++
+		s.sent.Add(1)
 	}
 	if s.err != nil {
 		return nil, s.err
@@ -552,7 +555,7 @@ func TestDispatcherSkipsOperatorWithNoBind(t *testing.T) {
 		{ID: 1, Operator: "telkomsel", To: "6281111111111", From: "1708", Text: "a"},
 		{ID: 2, Operator: "indosat", To: "6281555555555", From: "1708", Text: "b"},
 	}}
-	calls := 0
+	var calls atomic.Int32
 	m := NewMetrics(prometheus.NewRegistry(), []string{"telkomsel", "indosat"})
 	d := NewDispatcher(ob, map[string]Sender{
 		"telkomsel": fakeSender{down: true, sent: &calls},
@@ -576,7 +579,122 @@ func TestDispatcherSkipsOperatorWithNoBind(t *testing.T) {
 			}
 		}
 	}
-	if calls != 0 {
-		t.Errorf("Send called %d times on an operator with no bind", calls)
+	if c := calls.Load(); c != 0 {
+		t.Errorf("Send called %d times on an operator with no bind", c)
+	}
+}
+
+func (o *fakeOutbox) claimCalls() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.claims
+}
+
+// blockingSender holds every send until its context ends.
+type blockingSender struct{ started chan string }
+
+func (s blockingSender) Send(ctx context.Context, from, to, text string) ([]string, error) {
+	s.started <- to
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// Replies handed over by processing are sent without a claim; only a
+// poll, a Notify or a full claim makes the dispatcher query the outbox.
+func TestDispatcherSendsHandedOverRowsWithoutClaiming(t *testing.T) {
+	ob := &fakeOutbox{}
+	var sent atomic.Int32
+	m := NewMetrics(prometheus.NewRegistry(), []string{"telkomsel"})
+	d := NewDispatcher(ob, map[string]Sender{"telkomsel": fakeSender{sent: &sent}}, DispatcherConfig{Poll: time.Hour, Concurrency: 8}, m, discard())
+	if l := d.HandoffLease(1); l != 0 {
+		t.Fatalf("HandoffLease before Run = %v, want 0 (nobody would send the rows)", l)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	waitFor(t, "the start-up claim", func() bool { return ob.claimCalls() == 1 })
+	waitFor(t, "hand-overs to be taken", func() bool { return d.HandoffLease(1) > 0 })
+	// An empty queue takes a batch of any size (a processing batch may be
+	// larger than the queue); a busy one takes what fits.
+	lease := d.HandoffLease(100)
+	if want := 30*time.Second + 15*time.Second; lease != want {
+		t.Fatalf("HandoffLease(100) with an empty queue = %v, want the dispatcher's lease %v", lease, want)
+	}
+	// Fill the queue by hand (rows that lapsed long ago, so that the loop
+	// gives them back if it runs meanwhile).
+	var stale []OutboxItem
+	for i := int64(1001); i <= 1030; i++ {
+		stale = append(stale, OutboxItem{ID: i, Operator: "telkomsel"})
+	}
+	d.hmu.Lock()
+	d.handed = stale
+	d.hmu.Unlock()
+	if l := d.HandoffLease(2); l != lease {
+		t.Errorf("HandoffLease(2) with 30 of 32 waiting = %v, want %v", l, lease)
+	}
+	if l := d.HandoffLease(3); l != 0 {
+		t.Errorf("HandoffLease(3) with 30 of 32 waiting = %v, want 0", l)
+	}
+	d.hmu.Lock()
+	d.handed = nil
+	d.hmu.Unlock()
+	var items []OutboxItem
+	for i := int64(1); i <= 20; i++ {
+		items = append(items, OutboxItem{ID: i, Operator: "telkomsel", To: fmt.Sprintf("62811000000%02d", i), From: "1708", Text: "ok", Attempts: 1})
+	}
+	// A row whose transaction began long ago would be sent too close to
+	// the end of its lease: it goes back to the pool unsent.
+	d.Handoff([]OutboxItem{{ID: 99, Operator: "telkomsel", To: "6281100000099", From: "1708", Text: "late"}}, time.Now().Add(-time.Minute))
+	d.Handoff(items, time.Now())
+	waitFor(t, "21 outcomes", func() bool { return len(ob.recorded()) == 21 })
+	cancel()
+	<-done
+	for _, r := range ob.recorded() {
+		switch {
+		case r.ID == 99:
+			if !errors.Is(r.Err, ErrHandoffLapsed) || r.Permanent {
+				t.Errorf("lapsed row: %+v; want ErrHandoffLapsed, retryable", r)
+			}
+		case r.Err != nil || len(r.MessageIDs) != 1:
+			t.Errorf("handed-over row %d: %+v; want sent", r.ID, r)
+		}
+	}
+	if c := sent.Load(); c != 20 {
+		t.Errorf("sends = %d, want 20 (the lapsed row is not sent)", c)
+	}
+	if c := ob.claimCalls(); c != 1 {
+		t.Errorf("ClaimOutbox called %d times, want only the start-up claim: freed slots and hand-overs need no query", c)
+	}
+	d.Notify()
+	if l := d.HandoffLease(1); l != 0 {
+		t.Errorf("HandoffLease after Run = %v, want 0", l)
+	}
+}
+
+// Rows still waiting when the dispatcher stops go back to the pool at
+// once, as temporary failures, instead of waiting for their lease.
+func TestDispatcherGivesBackHandedOverRowsOnStop(t *testing.T) {
+	ob := &fakeOutbox{}
+	bs := blockingSender{started: make(chan string, 4)}
+	m := NewMetrics(prometheus.NewRegistry(), []string{"telkomsel"})
+	d := NewDispatcher(ob, map[string]Sender{"telkomsel": bs}, DispatcherConfig{Poll: time.Hour, Concurrency: 1}, m, discard())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	waitFor(t, "hand-overs to be taken", func() bool { return d.HandoffLease(1) > 0 })
+	d.Handoff([]OutboxItem{{ID: 1, Operator: "telkomsel", To: "6281100000001", From: "1708", Text: "a"}}, time.Now())
+	<-bs.started
+	d.Handoff([]OutboxItem{{ID: 2, Operator: "telkomsel", To: "6281100000002", From: "1708", Text: "b"}}, time.Now())
+	cancel()
+	<-done
+	got := map[int64]SendResult{}
+	for _, r := range ob.recorded() {
+		got[r.ID] = r
+	}
+	if r, ok := got[2]; !ok || !errors.Is(r.Err, ErrShuttingDown) || r.Permanent {
+		t.Errorf("row waiting at stop: %+v (recorded %v); want ErrShuttingDown, retryable", r, ok)
+	}
+	if r, ok := got[1]; !ok || r.Err == nil {
+		t.Errorf("row cut off mid-send: %+v (recorded %v); want a retryable error", r, ok)
 	}
 }

@@ -460,6 +460,7 @@ func (db *DB) insertRest(ctx context.Context, tx pgx.Tx, decisions []router.Deci
 		evState, evNote                          []string
 		obMsg, obTicket                          []int64
 		obKind, obOperator, obTo, obFrom, obText []string
+		obLease                                  []float64
 		msgID, msgTicket                         []int64
 		msgOutcome                               []string
 		linkTicket                               []int64
@@ -495,6 +496,7 @@ func (db *DB) insertRest(ctx context.Context, tx pgx.Tx, decisions []router.Deci
 			obTo = append(obTo, cleanText(r.To))
 			obFrom = append(obFrom, cleanText(r.From))
 			obText = append(obText, cleanText(r.Text))
+			obLease = append(obLease, max(r.Lease, 0).Seconds())
 		}
 		msgID = append(msgID, d.MessageID)
 		msgTicket = append(msgTicket, ticketIDs[i])
@@ -505,8 +507,34 @@ func (db *DB) insertRest(ctx context.Context, tx pgx.Tx, decisions []router.Deci
 		b.Queue(insertEventsSQL, evTicket, evState, EventActor, evNote)
 	}
 	if len(obMsg) > 0 {
+		type key struct {
+			msg  int64
+			kind string
+		}
+		leased := map[key]int64{}
 		b.Queue(insertOutboxSQL, obMsg, obTicket, obKind, obOperator, obTo, obFrom, obText,
-			db.policy.TTL.Seconds())
+			db.policy.TTL.Seconds(), obLease).Query(func(rows pgx.Rows) error {
+			var k key
+			var id int64
+			_, err := pgx.ForEachRow(rows, []any{&id, &k.msg, &k.kind}, func() error {
+				leased[k] = id
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("outbox: %w", err)
+			}
+			// The ids of the rows stored leased, for the hand-over; a
+			// reply whose row existed already (ON CONFLICT) gets none.
+			for i := range decisions {
+				for j := range decisions[i].Replies {
+					r := &decisions[i].Replies[j]
+					if r.Lease > 0 {
+						r.OutboxID = leased[key{decisions[i].MessageID, cleanText(r.Kind)}]
+					}
+				}
+			}
+			return nil
+		})
 	}
 	if len(linkTicket) > 0 {
 		b.Queue(insertLinkEventsSQL, linkTicket, EventActor, linkNote)
@@ -548,15 +576,23 @@ const insertEventsSQL = `
 INSERT INTO ticket_events (ticket_id, state, actor, note)
 SELECT t, s, $3, n FROM unnest($1::bigint[], $2::text[], $4::text[]) AS u(t, s, n)`
 
-// insertOutboxSQL queues the replies. ON CONFLICT (message_id, kind) DO
+// insertOutboxSQL queues the replies: pending, or — those with a lease
+// ($9, seconds) — already leased to this instance's dispatcher, one
+// attempt counted, as ClaimOutbox would have left them (router.Handoff).
+// It returns the leased rows' ids. ON CONFLICT (message_id, kind) DO
 // NOTHING: a message can ask for each kind of reply once, however often it
 // is processed.
 const insertOutboxSQL = `
-INSERT INTO outbox (message_id, ticket_id, kind, operator, dest_addr, source_addr, text, expires_at)
-SELECT m, NULLIF(t, 0), k, o, d, s, x, now() + make_interval(secs => $8)
-FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-     AS u(m, t, k, o, d, s, x)
-ON CONFLICT (message_id, kind) DO NOTHING`
+INSERT INTO outbox (message_id, ticket_id, kind, operator, dest_addr, source_addr, text, expires_at,
+                    state, lease_until, attempts)
+SELECT m, NULLIF(t, 0), k, o, d, s, x, now() + make_interval(secs => $8),
+       CASE WHEN l > 0 THEN 'sending' ELSE 'pending' END,
+       CASE WHEN l > 0 THEN now() + make_interval(secs => l) END,
+       CASE WHEN l > 0 THEN 1 ELSE 0 END
+FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $9::float8[])
+     AS u(m, t, k, o, d, s, x, l)
+ON CONFLICT (message_id, kind) DO NOTHING
+RETURNING CASE WHEN state = 'sending' THEN id ELSE 0 END, message_id, kind`
 
 const markProcessedSQL = `
 UPDATE messages m SET state = 'processed', outcome = NULLIF(u.outcome, ''),

@@ -355,3 +355,68 @@ func BenchmarkProcess(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "messages/s")
 }
+
+// A reply asked for with a lease is stored already leased — as a claim
+// would have left it — and its row id comes back for the hand-over; a
+// second processing of the message queues nothing and hands nothing over.
+// Another dispatcher does not claim it while the lease runs.
+func TestProcessQueuesLeasedRepliesForTheHandover(t *testing.T) {
+	db := storetest.DB(t)
+	ids := ingestMessages(t, db, 2)
+	const lease = 45 * time.Second
+	decide := func(msgs []router.Message) []router.Decision {
+		var out []router.Decision
+		for i, m := range msgs {
+			d := ticketDecision(m, router.NewTicketNumber())
+			if i == 0 {
+				d.Replies[0].Lease = lease
+			}
+			out = append(out, d)
+		}
+		return out
+	}
+	before := time.Now()
+	got, err := db.Process(t.Context(), ids, 10, false, plain(decide))
+	if err != nil || len(got) != 2 {
+		t.Fatalf("Process = %+v, %v", got, err)
+	}
+	leasedID, pendingID := got[0].Replies[0].OutboxID, got[1].Replies[0].OutboxID
+	if leasedID == 0 || pendingID != 0 {
+		t.Fatalf("outbox ids returned: leased reply %d, pending reply %d; want an id and 0", leasedID, pendingID)
+	}
+	row, err := db.OutboxByID(t.Context(), leasedID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.MessageID != ids[0] || row.State != "sending" || row.Attempts != 1 || row.Kind != "ack" {
+		t.Errorf("leased row = %+v; want message %d, sending, 1 attempt", row, ids[0])
+	}
+	if until := row.LeaseUntil.Sub(before); until < lease-time.Second || until > lease+10*time.Second {
+		t.Errorf("lease runs %v past the start of processing, want about %v", until, lease)
+	}
+	pending, err := db.OutboxByMessage(t.Context(), ids[1])
+	if err != nil || len(pending) != 1 || pending[0].State != "pending" || pending[0].Attempts != 0 || !pending[0].LeaseUntil.IsZero() {
+		t.Errorf("reply without a lease = %+v, %v; want pending, no attempt, no lease", pending, err)
+	}
+	claimed, err := db.ClaimOutbox(t.Context(), 10, time.Minute)
+	if err != nil || len(claimed) != 1 || claimed[0].ID == leasedID {
+		t.Errorf("claim = %+v, %v; want only the pending row, not the leased one", claimed, err)
+	}
+	if err := db.CompleteOutbox(t.Context(), []router.SendResult{{ID: leasedID, MessageIDs: []string{"abc123"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if row, err := db.OutboxByID(t.Context(), leasedID); err != nil || row.State != "sent" || row.LeaseUntil != (time.Time{}) {
+		t.Errorf("handed-over row after its send = %+v, %v; want sent", row, err)
+	}
+
+	if _, err := db.Pool().Exec(t.Context(), "UPDATE messages SET state = 'pending', processed_at = NULL"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := db.Process(t.Context(), ids[:1], 10, false, plain(decide))
+	if err != nil || len(again) != 1 || again[0].Replies[0].OutboxID != 0 {
+		t.Fatalf("reprocessing = %+v, %v; want the decision with no row to hand over", again, err)
+	}
+	if n, err := db.PendingOutbox(t.Context()); err != nil || n != 1 {
+		t.Errorf("PendingOutbox = %d, %v; want 1 (the claimed row)", n, err)
+	}
+}

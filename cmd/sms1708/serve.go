@@ -157,6 +157,8 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 		senders[oc.Name] = op
 	}
 	d.dispatch = router.NewDispatcher(db, senders, router.DispatcherConfig{}, rm, logger.With("component", "dispatcher"))
+	// Replies go from processing to sending without a claim (router.Handoff).
+	d.processor.SetHandoff(d.dispatch)
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
