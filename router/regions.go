@@ -380,6 +380,13 @@ var placeWords = map[string]bool{
 	"pdam": true, "polres": true, "polresta": true, "polrestabes": true, "polsek": true, "polda": true,
 	"kejari": true, "samsat": true, "bpbd": true, "terminal": true, "stasiun": true, "bandara": true,
 	"pelabuhan": true, "pasar": true, "sipil": true, "perhubungan": true,
+	// More town-named offices: the regional revenue office, hospitals and
+	// clinics, and the last word of common dinas names ("dinas kesehatan
+	// medan", "dinas sosial solo"); courts, prisons and land offices.
+	"bapenda": true, "dispenda": true, "bappeda": true, "rsud": true, "puskesmas": true, "kantor": true,
+	"pemda": true, "kesehatan": true, "pendidikan": true, "sosial": true, "kebersihan": true, "pantai": true,
+	"alun": true, "kejaksaan": true, "pengadilan": true, "imigrasi": true, "lapas": true, "rutan": true,
+	"kua": true, "bpn": true, "pertanahan": true, "satpol": true, "pp": true, "damkar": true,
 }
 
 // maxMatchWords bounds the word positions Match keeps on the stack; longer
@@ -592,6 +599,23 @@ func matchWords(text string, clean bool, pos [][2]int32, i, j int) string {
 func (m *matcher) placeOK(i, j int, e *phraseEntry) bool {
 	if i > 0 && m.isIn(i-1, placeWords) {
 		return true
+	}
+	// The last words of an SMS: citizens sign off with their town ("… air
+	// masuk rumah awak. padang").
+	if i > 0 && j == len(m.pos) {
+		return true
+	}
+	// Right after the name of one of its own districts ("pasar kliwon solo").
+	for k := max(0, i-3); k < i; k++ {
+		if n, d := m.longest(k, true); n == i-k && d != nil {
+			for _, c := range e.codes {
+				for _, dc := range d.district {
+					if dc == c {
+						return true
+					}
+				}
+			}
+		}
 	}
 	if j >= len(m.pos) {
 		return false
