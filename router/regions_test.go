@@ -146,6 +146,9 @@ func TestRegionsMatch(t *testing.T) {
 		{"place-only before its province", "nasib warga kota x malang jatim", []matchWant{
 			{Code: "35.73", Words: "malang", Ambiguous: []string{"35.07"}}, {Code: "35", Words: "jatim"}}},
 		{"malang as unlucky", "nasib kami malang sekali", nil},
+		{"place-only as the last word", "parit tersumbat air masuk rumah awak padang", []matchWant{{Code: "13.71", Words: "padang"}}},
+		{"place-only after its own district", "sampah di tps pasar kliwon solo menumpuk", []matchWant{{Code: "33.72", Words: "solo"}}},
+		{"place-only after a town-named office", "pbb naik bapenda medan tolong jelaskan", []matchWant{{Code: "12.71", Words: "medan"}}},
 		{"padang field", "rumah makan padang tutup", nil},
 		{"warga padang", "warga padang mengeluh", []matchWant{{Code: "13.71", Words: "padang"}}},
 		{"two regions in order", "dari surabaya ke kab sidoarjo", []matchWant{{Code: "35.78", Words: "surabaya"}, {Code: "35.15", Words: "kab sidoarjo"}}},
