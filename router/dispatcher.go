@@ -287,7 +287,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // giveBack is the result of a handed-over row that is not sent: a
 // temporary failure, so that the row is due again soon.
 func (d *Dispatcher) giveBack(it OutboxItem, err error) SendResult {
-	res := SendResult{ID: it.ID, Err: err}
+	res := SendResult{ID: it.ID, Operator: it.Operator, Err: err}
 	d.count(it.Operator, res)
 	return res
 }
@@ -295,19 +295,19 @@ func (d *Dispatcher) giveBack(it OutboxItem, err error) SendResult {
 func (d *Dispatcher) send(ctx context.Context, it OutboxItem) SendResult {
 	s, ok := (*d.senders.Load())[it.Operator]
 	if !ok {
-		res := SendResult{ID: it.ID, Err: ErrNoOperator}
+		res := SendResult{ID: it.ID, Operator: it.Operator, Err: ErrNoOperator}
 		d.count(it.Operator, res)
 		return res
 	}
 	if c, ok := s.(canSend); ok && !c.CanSend() {
-		res := SendResult{ID: it.ID, Err: ErrOperatorDown}
+		res := SendResult{ID: it.ID, Operator: it.Operator, Err: ErrOperatorDown}
 		d.count(it.Operator, res)
 		return res
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	defer cancel()
 	ids, err := s.Send(ctx, it.From, it.To, it.Text)
-	res := SendResult{ID: it.ID, MessageIDs: ids, Err: err}
+	res := SendResult{ID: it.ID, Operator: it.Operator, MessageIDs: ids, Err: err}
 	var pe PermanentError
 	if errors.As(err, &pe) && pe.Permanent() {
 		res.Permanent = true

@@ -118,6 +118,7 @@ type OutboxItem struct {
 // SendResult is the outcome of one send attempt of an OutboxItem.
 type SendResult struct {
 	ID         int64
+	Operator   string   // the row's operator, as the dispatcher sent it ("" when unknown)
 	MessageIDs []string // SMSC message ids, one per segment, when sent
 	Err        error    // nil when sent
 	Permanent  bool     // the SMSC refused it for good: do not retry

@@ -113,8 +113,8 @@ RETURNING o.id, o.operator, o.dest_addr, o.source_addr, o.text, o.attempts`
 // reason in last_error. A result for a row no longer leased (its lease ran
 // out and another sender took it) is ignored. The ids of each row sent are
 // also recorded normalised (outbox_segments, see SetSubmitIDNormalizer),
-// and receipts that arrived before them are matched in the same
-// transaction (see ReceiptMatcher).
+// and receipts that arrived before them are matched once that has
+// committed (see "Matching runs in both directions").
 func (db *DB) CompleteOutbox(ctx context.Context, results []router.SendResult) error {
 	if len(results) == 0 {
 		return nil
@@ -154,11 +154,6 @@ func (db *DB) CompleteOutbox(ctx context.Context, results []router.SendResult) e
 		if seg, err = db.segments(ctx, tx, results, sent); err != nil {
 			return fmt.Errorf("store: complete outbox: %w", err)
 		}
-		// Before anything is written: a ReceiptMatcher holding one of
-		// these ids finishes first, and one that comes later sees them.
-		if err := lockIDs(ctx, tx, seg.locks); err != nil {
-			return fmt.Errorf("store: complete outbox: lock: %w", err)
-		}
 	}
 	p := db.policy
 	rows, err := tx.Query(ctx, completeOutboxSQL, ids, ok, permanent, errs, smscIDs,
@@ -171,50 +166,60 @@ func (db *DB) CompleteOutbox(ctx context.Context, results []router.SendResult) e
 		return fmt.Errorf("store: complete outbox: %w", err)
 	}
 	nowSent = slices.DeleteFunc(nowSent, func(id int64) bool { return id == 0 })
-	if len(nowSent) > 0 && len(seg.outbox) > 0 {
+	withSegments := len(nowSent) > 0 && len(seg.outbox) > 0
+	if withSegments {
 		if _, err := tx.Exec(ctx, insertSegmentsSQL, seg.operator, seg.smscID, seg.outbox, seg.part, nowSent); err != nil {
 			return fmt.Errorf("store: complete outbox: segments: %w", err)
-		}
-		rows, err := tx.Query(ctx, matchSegmentsSQL, nowSent)
-		if err != nil {
-			return fmt.Errorf("store: complete outbox: match receipts: %w", err)
-		}
-		matched, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return fmt.Errorf("store: complete outbox: match receipts: %w", err)
-		}
-		if err := settle(ctx, tx, matched); err != nil {
-			return fmt.Errorf("store: complete outbox: %w", err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("store: complete outbox: commit: %w", err)
 	}
+	if withSegments {
+		// The outcomes are recorded; receipts that came before them are
+		// matched now that the segments are visible to everyone (see
+		// "Matching runs in both directions"). A failure here loses
+		// nothing: the receipt sweep matches them later.
+		if _, err := db.matchWith(ctx, matchSegmentsSQL, nowSent); err != nil {
+			db.logger.Warn("match receipts of replies just sent; the sweep will retry", "rows", len(nowSent), "err", err)
+		}
+	}
 	return nil
 }
 
-// segmentArgs are the normalised ids of the rows sent, as column arrays,
-// with their advisory locks.
+// segmentArgs are the normalised ids of the rows sent, as column arrays.
 type segmentArgs struct {
 	operator, smscID []string
 	outbox           []int64
 	part             []int16
-	locks            []int64
 }
 
 // segments normalises the SMSC ids of the rows sent, with each row's
-// operator.
+// operator: as the dispatcher reported it, or looked up when a result does
+// not say.
 func (db *DB) segments(ctx context.Context, tx pgx.Tx, results []router.SendResult, sent []int64) (segmentArgs, error) {
 	var a segmentArgs
-	rows, err := tx.Query(ctx, "SELECT id, operator FROM outbox WHERE id = ANY($1)", sent)
-	if err != nil {
-		return a, err
-	}
 	ops := make(map[int64]string, len(sent))
-	var id int64
-	var op string
-	if _, err := pgx.ForEachRow(rows, []any{&id, &op}, func() error { ops[id] = op; return nil }); err != nil {
-		return a, err
+	var unknown []int64
+	for _, r := range results {
+		if r.Err == nil && len(r.MessageIDs) > 0 {
+			if r.Operator != "" {
+				ops[r.ID] = r.Operator
+			} else {
+				unknown = append(unknown, r.ID)
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		rows, err := tx.Query(ctx, "SELECT id, operator FROM outbox WHERE id = ANY($1)", unknown)
+		if err != nil {
+			return a, err
+		}
+		var id int64
+		var op string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &op}, func() error { ops[id] = op; return nil }); err != nil {
+			return a, err
+		}
 	}
 	for _, r := range results {
 		op, found := ops[r.ID]
@@ -230,7 +235,6 @@ func (db *DB) segments(ctx context.Context, tx pgx.Tx, results []router.SendResu
 			a.smscID = append(a.smscID, norm)
 			a.outbox = append(a.outbox, r.ID)
 			a.part = append(a.part, int16(k+1))
-			a.locks = append(a.locks, receiptLockID(op, norm))
 		}
 	}
 	return a, nil

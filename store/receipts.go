@@ -3,8 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
-	"log/slog"
+		"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -23,13 +22,17 @@ import (
 // the SMSC wrote them; outbox_segments the normalised ones, one per
 // segment.
 //
-// Matching runs in both directions, each inside its own transaction: when
-// a receipt has been committed (ReceiptMatcher, told by the ingest), and
-// when CompleteOutbox records a submit_sm_resp's ids — so a receipt that
-// arrives before its response, or on another bind, is matched all the
-// same. Both take a transaction-scoped advisory lock per (operator, id)
-// before they look, so that the two can never miss each other; a periodic
-// sweep covers a matcher that died between the commit and the match.
+// Matching runs in both directions, each after the other side's data has
+// committed: the ReceiptMatcher matches receipts the ingest has committed
+// (told in-process), and CompleteOutbox, once the segments of the rows it
+// recorded sent have committed, matches any receipt that came first — so a
+// receipt that arrives before its submit_sm_resp, or on another bind, or in
+// another instance, is matched all the same, without either side locking
+// the other out: whichever of the two commits comes second, the matching
+// that follows it sees the other. Both may find the same receipt; each
+// takes the receipts it matches with FOR UPDATE SKIP LOCKED, and the one
+// that finds a receipt locked leaves it to the one holding it. A periodic
+// sweep covers a matcher that stopped between a commit and its match.
 //
 // A matched outbox row in state 'sent' becomes 'delivered' when every
 // segment has a final DELIVERED receipt, and 'failed', with the receipt's
@@ -55,43 +58,47 @@ func (db *DB) normalizeID(operator, id string) string {
 	return db.normID(operator, id)
 }
 
-// receiptLockID is the advisory lock of one (operator, normalised id).
-func receiptLockID(operator, id string) int64 {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "sms1708/receipt\x00%s\x00%s", operator, id)
-	return int64(h.Sum64())
-}
-
-// lockIDs takes advisory locks in ascending order (see lockKeysSQL).
-func lockIDs(ctx context.Context, tx pgx.Tx, locks []int64) error {
-	if len(locks) == 0 {
-		return nil
-	}
-	slices.Sort(locks)
-	locks = slices.Compact(locks)
-	_, err := tx.Exec(ctx, lockKeysSQL, locks)
-	return err
-}
-
 // matchReceiptsSQL matches unmatched receipts, given by id, to the newest
-// outbox row that sent their (operator, id).
+// outbox row that sent their (operator, id). A receipt another transaction
+// is matching is skipped: that one matches it.
 const matchReceiptsSQL = `
-UPDATE receipts r SET outbox_id = m.outbox_id, matched_at = now()
-FROM (SELECT DISTINCT ON (r.id) r.id, s.outbox_id
-      FROM receipts r JOIN outbox_segments s ON s.operator = r.operator AND s.smsc_id = r.message_id
-      WHERE r.id = ANY($1) AND r.outbox_id IS NULL
-      ORDER BY r.id, s.outbox_id DESC) m
-WHERE r.id = m.id AND r.outbox_id IS NULL
+WITH c AS (
+    SELECT r.id, n.outbox_id FROM receipts r
+    JOIN LATERAL (SELECT s.outbox_id FROM outbox_segments s
+                  WHERE s.operator = r.operator AND s.smsc_id = r.message_id
+                  ORDER BY s.outbox_id DESC LIMIT 1) n ON true
+    WHERE r.id = ANY($1) AND r.outbox_id IS NULL
+    FOR UPDATE OF r SKIP LOCKED
+)
+UPDATE receipts r SET outbox_id = c.outbox_id, matched_at = now()
+FROM c WHERE r.id = c.id
 RETURNING r.outbox_id`
 
 // matchSegmentsSQL matches the unmatched receipts of the given outbox
-// rows' segments (just recorded).
+// rows' segments (just committed) the same way.
 const matchSegmentsSQL = `
-UPDATE receipts r SET outbox_id = s.outbox_id, matched_at = now()
-FROM outbox_segments s
-WHERE s.outbox_id = ANY($1) AND r.operator = s.operator AND r.message_id = s.smsc_id
-  AND r.outbox_id IS NULL
+WITH c AS (
+    SELECT r.id, n.outbox_id FROM receipts r
+    JOIN LATERAL (SELECT s.outbox_id FROM outbox_segments s
+                  WHERE s.operator = r.operator AND s.smsc_id = r.message_id
+                  ORDER BY s.outbox_id DESC LIMIT 1) n ON true
+    WHERE r.outbox_id IS NULL
+      AND (r.operator, r.message_id) IN (SELECT operator, smsc_id FROM outbox_segments WHERE outbox_id = ANY($1))
+    FOR UPDATE OF r SKIP LOCKED
+)
+UPDATE receipts r SET outbox_id = c.outbox_id, matched_at = now()
+FROM c WHERE r.id = c.id
 RETURNING r.outbox_id`
+
+// lockSentSQL locks the given outbox rows still 'sent', in id order, and
+// returns them. It is a statement of its own so that the settling that
+// follows it counts the receipts with a snapshot taken after the lock: of
+// two transactions matching receipts of two segments of one row, the
+// second waits here for the first to commit and then sees both receipts.
+// FOR NO KEY UPDATE, not FOR UPDATE: matching a receipt has already taken
+// a KEY SHARE lock on the row (the receipts → outbox foreign key), which
+// FOR UPDATE would wait for — two such transactions would deadlock.
+const lockSentSQL = `SELECT id FROM outbox WHERE id = ANY($1) AND state = 'sent' ORDER BY id FOR NO KEY UPDATE`
 
 // settleSQL ends the given 'sent' outbox rows whose receipts are final:
 // failed as soon as a segment's final receipt is not DELIVERED (the first
@@ -119,18 +126,57 @@ UPDATE outbox o SET
 FROM verdict v
 WHERE o.id = v.outbox_id AND o.state = 'sent'`
 
-// settle applies settleSQL to the outbox rows receipts were just matched
-// to.
+// settle locks the outbox rows receipts were just matched to and applies
+// settleSQL to those still 'sent'.
 func settle(ctx context.Context, tx pgx.Tx, outboxIDs []int64) error {
 	if len(outboxIDs) == 0 {
 		return nil
 	}
 	slices.Sort(outboxIDs)
 	outboxIDs = slices.Compact(outboxIDs)
-	if _, err := tx.Exec(ctx, settleSQL, outboxIDs); err != nil {
+	rows, err := tx.Query(ctx, lockSentSQL, outboxIDs)
+	if err != nil {
+		return fmt.Errorf("settle outbox: lock: %w", err)
+	}
+	sent, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("settle outbox: lock: %w", err)
+	}
+	if len(sent) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, settleSQL, sent); err != nil {
 		return fmt.Errorf("settle outbox: %w", err)
 	}
 	return nil
+}
+
+// matchWith runs one of the match statements and settles what it matched,
+// in one transaction.
+func (db *DB) matchWith(ctx context.Context, sql string, ids []int64) (int, error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	rows, err := tx.Query(ctx, sql, ids)
+	if err != nil {
+		return 0, err
+	}
+	matched, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return 0, err
+	}
+	if len(matched) == 0 {
+		return 0, nil // nothing written: the rollback ends it
+	}
+	if err := settle(ctx, tx, matched); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("commit: %w", err)
+	}
+	return len(matched), nil
 }
 
 // ReceiptMatcherConfig tunes the ReceiptMatcher. Zero values take the
@@ -246,47 +292,11 @@ func (rm *ReceiptMatcher) Match(ctx context.Context, receiptIDs []int64) (int, e
 	if len(receiptIDs) == 0 {
 		return 0, nil
 	}
-	tx, err := rm.db.pool.Begin(ctx)
+	n, err := rm.db.matchWith(ctx, matchReceiptsSQL, receiptIDs)
 	if err != nil {
 		return 0, fmt.Errorf("store: match receipts: %w", err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	rows, err := tx.Query(ctx, `SELECT operator, message_id FROM receipts
-		WHERE id = ANY($1) AND outbox_id IS NULL`, receiptIDs)
-	if err != nil {
-		return 0, fmt.Errorf("store: match receipts: %w", err)
-	}
-	var locks []int64
-	var op, id string
-	if _, err := pgx.ForEachRow(rows, []any{&op, &id}, func() error {
-		locks = append(locks, receiptLockID(op, id))
-		return nil
-	}); err != nil {
-		return 0, fmt.Errorf("store: match receipts: %w", err)
-	}
-	if len(locks) == 0 {
-		return 0, nil
-	}
-	// Look only after the locks: a CompleteOutbox that recorded one of
-	// these ids has committed by then, and this statement sees it.
-	if err := lockIDs(ctx, tx, locks); err != nil {
-		return 0, fmt.Errorf("store: match receipts: lock: %w", err)
-	}
-	rows, err = tx.Query(ctx, matchReceiptsSQL, receiptIDs)
-	if err != nil {
-		return 0, fmt.Errorf("store: match receipts: %w", err)
-	}
-	matched, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return 0, fmt.Errorf("store: match receipts: %w", err)
-	}
-	if err := settle(ctx, tx, matched); err != nil {
-		return 0, fmt.Errorf("store: match receipts: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("store: match receipts: commit: %w", err)
-	}
-	return len(matched), nil
+	return n, nil
 }
 
 // Sweep tries every unmatched receipt of the last Window again, a batch

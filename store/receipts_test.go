@@ -344,3 +344,53 @@ func labelled(t *testing.T, reg *prometheus.Registry, name string, labels map[st
 	t.Fatalf("no %s%v", name, labels)
 	return 0
 }
+
+// The receipts of the two segments of a long reply, matched by two
+// matchers at the same moment, settle the row: the second waits for the
+// first and then counts both.
+func TestReceiptSegmentsMatchedConcurrentlySettleTheRow(t *testing.T) {
+	h := newDLRHarness(t)
+	const n = 20
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = h.sending(fmt.Sprintf("62813%08d", i))
+		h.sent(ids[i], fmt.Sprintf("%X", 0x2000+2*i), fmt.Sprintf("%X", 0x2000+2*i+1))
+	}
+	var recs []store.Inbound
+	for i := range 2 * n {
+		recs = append(recs, store.Inbound{Operator: "telkomsel", Bind: "telkomsel/0", Command: 5,
+			SourceAddr: "6281234567890", DestAddr: "1708", ESMClass: 0x04, Raw: []byte{byte(i)}, Receipt: true,
+			DLR: delivered(strconv.Itoa(0x2000 + i))})
+	}
+	submitAll(t, h.in, &h.seq, recs...)
+	receiptOf := func(smscID int) int64 {
+		var id int64
+		if err := h.db.Pool().QueryRow(t.Context(), "SELECT id FROM receipts WHERE message_id = $1", strconv.Itoa(smscID)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		for part := range 2 {
+			rid := receiptOf(0x2000 + 2*i + part)
+			wg.Go(func() {
+				if _, err := h.rm.Match(t.Context(), []int64{rid}); err != nil {
+					errs <- err
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := count(t, h.db, "SELECT count(*) FROM outbox WHERE state = 'delivered'"); got != n {
+		t.Errorf("%d two-segment rows delivered, want %d", got, n)
+	}
+	if got := count(t, h.db, "SELECT count(*) FROM receipts WHERE outbox_id IS NULL"); got != 0 {
+		t.Errorf("%d receipts left unmatched, want 0", got)
+	}
+}
