@@ -233,29 +233,32 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	claim := true
 	for ctx.Err() == nil {
 		// Take only as many rows as there is room to send, so that a row
-		// never sits leased behind a slow operator: handed-over rows
-		// first (their lease is running), then claims.
+		// never sits leased behind a slow operator. Claims, when rows may
+		// be due, get at least half the free slots — rows queued pending
+		// are older than any hand-over and must not starve behind a
+		// stream of them — and hand-overs the rest (their lease is
+		// running); a full claim loops at once for more.
 		if d.due.Swap(false) {
 			claim = true
 		}
 		free := d.cfg.Concurrency - len(sem)
 		var items []OutboxItem
 		want, claimed := 0, 0
-		if free > 0 {
-			live, lapsed := d.takeHanded(free, time.Now())
+		if free > 0 && claim {
+			want = min(max(free/2, 1), d.cfg.Batch)
+			more, err := d.outbox.ClaimOutbox(ctx, want, d.cfg.Lease)
+			if err != nil && ctx.Err() == nil {
+				d.logger.Warn("claim outbox", "err", err)
+			}
+			items, claimed = more, len(more)
+			claim = claimed == want // a full claim: more may be due
+		}
+		if free-claimed > 0 {
+			live, lapsed := d.takeHanded(free-claimed, time.Now())
 			for _, it := range lapsed {
 				results <- d.giveBack(it, ErrHandoffLapsed)
 			}
-			items = live
-			if want = min(free-len(live), d.cfg.Batch); want > 0 && claim {
-				more, err := d.outbox.ClaimOutbox(ctx, want, d.cfg.Lease)
-				if err != nil && ctx.Err() == nil {
-					d.logger.Warn("claim outbox", "err", err)
-				}
-				items = append(items, more...)
-				claimed = len(more)
-				claim = claimed == want // a full claim: more may be due
-			}
+			items = append(items, live...)
 		}
 		for _, it := range items {
 			sem <- struct{}{}

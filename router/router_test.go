@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -696,5 +697,51 @@ func TestDispatcherGivesBackHandedOverRowsOnStop(t *testing.T) {
 	}
 	if r, ok := got[1]; !ok || r.Err == nil {
 		t.Errorf("row cut off mid-send: %+v (recorded %v); want a retryable error", r, ok)
+	}
+}
+
+// orderSender records the order of sends and takes a moment for each.
+type orderSender struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (s *orderSender) Send(ctx context.Context, from, to, text string) ([]string, error) {
+	time.Sleep(2 * time.Millisecond)
+	s.mu.Lock()
+	s.got = append(s.got, to)
+	s.mu.Unlock()
+	return []string{"id-" + to}, nil
+}
+
+// A row queued pending is claimed while hand-overs keep every slot busy:
+// claims get their share of the slots and are not starved.
+func TestDispatcherClaimsPendingRowsBetweenHandOvers(t *testing.T) {
+	ob := &fakeOutbox{}
+	snd := &orderSender{}
+	m := NewMetrics(prometheus.NewRegistry(), []string{"telkomsel"})
+	d := NewDispatcher(ob, map[string]Sender{"telkomsel": snd}, DispatcherConfig{Poll: time.Hour, Concurrency: 2}, m, discard())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	waitFor(t, "hand-overs to be taken", func() bool { return d.HandoffLease(1) > 0 })
+	var items []OutboxItem
+	for i := int64(1); i <= 60; i++ {
+		items = append(items, OutboxItem{ID: i, Operator: "telkomsel", To: fmt.Sprintf("62811%08d", i), From: "1708", Text: "ok"})
+	}
+	d.Handoff(items, time.Now())
+	waitFor(t, "sending to start", func() bool { return len(ob.recorded()) > 0 })
+	ob.mu.Lock()
+	ob.due = []OutboxItem{{ID: 100, Operator: "telkomsel", To: "6281900000100", From: "1708", Text: "pending"}}
+	ob.mu.Unlock()
+	d.Notify()
+	waitFor(t, "61 outcomes", func() bool { return len(ob.recorded()) == 61 })
+	cancel()
+	<-done
+	snd.mu.Lock()
+	defer snd.mu.Unlock()
+	pos := slices.Index(snd.got, "6281900000100")
+	if pos < 0 || pos > 10 {
+		t.Errorf("the pending row went out as send %d of %d; want it among the next few, not after the hand-overs", pos+1, len(snd.got))
 	}
 }
