@@ -22,6 +22,30 @@ type ProcessorConfig struct {
 	// linked to the first ticket instead of opening another; default 24h.
 	DedupWindow time.Duration
 	Clock       Clock // default the wall clock
+	// Linger is how long a wake-up waits for more messages before it
+	// claims (DefaultLinger; negative: not at all). Under load it turns
+	// many small transactions into a few larger ones, leaving the
+	// database's time to the ingest, whose commits the citizens' acks
+	// wait for; it delays a reply by no more than itself.
+	Linger time.Duration
+}
+
+// DefaultLinger is the default wait of a wake-up for more work (see
+// ProcessorConfig.Linger).
+const DefaultLinger = 10 * time.Millisecond
+
+// Linger waits d, or until ctx ends: a wake-up gathers the work arriving
+// in the same burst before it is taken in one batch.
+func Linger(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 func (c *ProcessorConfig) defaults() {
@@ -30,6 +54,9 @@ func (c *ProcessorConfig) defaults() {
 	}
 	if c.Sweep <= 0 {
 		c.Sweep = time.Second
+	}
+	if c.Linger == 0 {
+		c.Linger = DefaultLinger
 	}
 	if c.ShortCode == "" {
 		c.ShortCode = "1708"
@@ -125,6 +152,12 @@ func (p *Processor) Notify(ids []int64) {
 	}
 }
 
+func (p *Processor) queuedIDs() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.ids)
+}
+
 func (p *Processor) requeue(ids []int64) {
 	p.mu.Lock()
 	p.ids = append(ids, p.ids...)
@@ -174,6 +207,9 @@ func (p *Processor) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-p.wake:
+			if p.queuedIDs() < p.cfg.Batch {
+				Linger(ctx, p.cfg.Linger)
+			}
 		case <-tick.C:
 			sweep = true
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sp4n-lapor/sms1708/router"
 	"github.com/sp4n-lapor/sms1708/smpp/text"
 )
 
@@ -127,6 +128,11 @@ type AssemblerConfig struct {
 	// Batch is the most parts or assemblies handled in one transaction
 	// (256).
 	Batch int
+	// Linger is how long a wake-up waits for more parts before it
+	// assembles (router.DefaultLinger; negative: not at all), so that a
+	// burst is handled in a few transactions rather than one per ingest
+	// flush.
+	Linger time.Duration
 }
 
 func (c AssemblerConfig) withDefaults() AssemblerConfig {
@@ -138,6 +144,9 @@ func (c AssemblerConfig) withDefaults() AssemblerConfig {
 	}
 	if c.Sweep <= 0 {
 		c.Sweep = time.Second
+	}
+	if c.Linger == 0 {
+		c.Linger = router.DefaultLinger
 	}
 	if c.Batch <= 0 {
 		c.Batch = 256
@@ -259,6 +268,7 @@ func (a *Assembler) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-a.wake:
+			router.Linger(ctx, a.cfg.Linger)
 		case <-tick.C:
 			for {
 				n, err := a.Expire(ctx)

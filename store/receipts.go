@@ -3,13 +3,14 @@ package store
 import (
 	"context"
 	"fmt"
-		"log/slog"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sp4n-lapor/sms1708/router"
 )
 
 // Delivery receipts (SMPP 3.4 §5.2.12, Appendix B; SMPP.md, "MO, DLR and
@@ -191,6 +192,9 @@ type ReceiptMatcherConfig struct {
 	Window time.Duration
 	// Batch is the most receipts matched in one transaction (256).
 	Batch int
+	// Linger is how long a wake-up waits for more receipts before it
+	// matches (router.DefaultLinger; negative: not at all).
+	Linger time.Duration
 }
 
 func (c ReceiptMatcherConfig) withDefaults() ReceiptMatcherConfig {
@@ -202,6 +206,9 @@ func (c ReceiptMatcherConfig) withDefaults() ReceiptMatcherConfig {
 	}
 	if c.Batch <= 0 {
 		c.Batch = 256
+	}
+	if c.Linger == 0 {
+		c.Linger = router.DefaultLinger
 	}
 	return c
 }
@@ -278,6 +285,7 @@ func (rm *ReceiptMatcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-rm.wake:
+			router.Linger(ctx, rm.cfg.Linger)
 		case <-tick.C:
 			if _, err := rm.Sweep(ctx); err != nil && ctx.Err() == nil {
 				rm.logger.Warn("sweep receipts", "err", err)
