@@ -19,6 +19,7 @@ type phase struct {
 	injections          []injection
 	load                *loadResults
 	check               checkResult
+	peakRSS             int64 // kB, VmHWM of the daemon running at the end of the load; 0: unknown
 }
 
 // report is the whole run.
@@ -134,22 +135,43 @@ func (r *report) markdown() string {
 		}
 	}
 	b.WriteString("\nLoad per fault (from `smscsim load`):\n\n")
-	b.WriteString("| fault | unique complaints | repeats | flood msgs | cut in flight | refused (0x64…) | MO acked/s | deliver_sm→resp p50 / p99 | MO→ack p50 / p99 | MO→reply p50 / p99 | inbound rows doubled |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| fault | unique complaints | repeats | flood msgs | cut in flight | refused (0x64…) | MO acked/s | complaints answered/s | deliver_sm→resp p50 / p99 | MO→ack p50 / p99 | MO→reply p50 / p99 | inbound rows doubled | daemon peak RSS |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range r.phases {
 		if p.load == nil {
 			continue
 		}
 		s := p.load.Summary
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %.0f | %s / %s | %s / %s | %s / %s | %d |\n",
+		rss := "—"
+		if p.peakRSS > 0 {
+			rss = fmt.Sprintf("%d MB", p.peakRSS/1024)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %.0f | %.0f | %s / %s | %s / %s | %s / %s | %d | %s |\n",
 			p.name, s.Complaints, s.Repeats, s.FloodMessages, s.CutInFlight, s.Refused, s.AckedPerSecond,
-			ms(s.RespMs.P50), ms(s.RespMs.P99), ms(s.AckMs.P50), ms(s.AckMs.P99), ms(s.ReplyMs.P50), ms(s.ReplyMs.P99),
-			p.check.InboundDoubled)
+			answeredPerSecond(p.load), ms(s.RespMs.P50), ms(s.RespMs.P99), ms(s.AckMs.P50), ms(s.AckMs.P99),
+			ms(s.ReplyMs.P50), ms(s.ReplyMs.P99), p.check.InboundDoubled, rss)
 	}
+	b.WriteString("\nComplaints answered/s: unique complaints divided by the time from the first MO sent to the last reply received (MO → ticket → acknowledgement delivered to the load). Daemon peak RSS: VmHWM of the daemon running when the load ended (after a kill, of the last one started).\n")
 	if r.daemonExits > 0 {
 		fmt.Fprintf(&b, "\nThe daemon exited on its own %d times during the run (restarted by the harness).\n", r.daemonExits)
 	}
 	return b.String()
+}
+
+// answeredPerSecond is the end-to-end rate of a load: its unique
+// complaints over the time from its first send to the last reply it
+// received.
+func answeredPerSecond(l *loadResults) float64 {
+	var last int64
+	for _, rs := range l.Replies {
+		for _, r := range rs {
+			last = max(last, r.At)
+		}
+	}
+	if l.Started == 0 || last <= l.Started {
+		return 0
+	}
+	return float64(l.Summary.Complaints) / (float64(last-l.Started) / 1000)
 }
 
 func ms(v float64) string {

@@ -424,6 +424,7 @@ func (h *harness) phase(ctx context.Context, i int, name string) (*phase, error)
 			}
 		}
 	}
+	ph.peakRSS = h.daemonPeakRSS()
 	load.closeStdin()
 	go func() {
 		for range lines {
@@ -456,6 +457,28 @@ func (h *harness) phase(ctx context.Context, i int, name string) (*phase, error)
 	printCheck(&sb, res, c)
 	h.logf("fault %s: checked\n%s", name, sb.String())
 	return ph, nil
+}
+
+// daemonPeakRSS is the running daemon's peak resident set (VmHWM, kB), or
+// 0 when it cannot be read.
+func (h *harness) daemonPeakRSS() int64 {
+	h.daemonMu.Lock()
+	d := h.daemon
+	h.daemonMu.Unlock()
+	if d == nil {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // injection is one strike of a fault.
