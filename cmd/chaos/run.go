@@ -55,8 +55,14 @@ var allFaults = []struct{ name, prefix, title string }{
 	{"smsc", "S", "SMSC connections cut (every bind, in flight)"},
 }
 
+// warmupFault is the load run before the faults with --warmup: a database
+// that has been in service, not an empty one, for benchmarks. It is
+// checked like the others but left out of the report.
+var warmupFault = struct{ name, prefix, title string }{"warmup", "W", "warm-up load (not reported)"}
+
 type runOptions struct {
 	size         size
+	warmup       int // messages sent before the faults, unreported
 	seed         uint64
 	faults       []string
 	allowDoubles bool
@@ -79,6 +85,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 0, "seed of every random moment and of the load's mix (0: from the clock; printed)")
 	faults := fs.String("faults", "kill,pg,redis,smsc", "faults to run, in order: none (load only), kill, pg, redis, smsc")
 	count := fs.Int("count", 0, "messages per fault (default by size)")
+	fs.IntVar(&o.warmup, "warmup", 0, "send this many messages first, as fast as acks allow, and leave them out of the report: the database then has a history, as in service (benchmarks)")
 	rate := fs.Float64("rate", -1, "messages per second (default by size; 0: as fast as acks allow, --faults none only)")
 	fs.BoolVar(&o.allowDoubles, "allow-doubles", false, "report doubled tickets without failing (until dedup lands)")
 	fs.StringVar(&o.write, "write", "", "rewrite the results section of this Markdown `file` (docs/RELIABILITY.md)")
@@ -303,11 +310,18 @@ func (h *harness) run(ctx context.Context) (rep *report, err error) {
 
 	start := time.Now()
 	defer func() { rep.elapsed = time.Since(start) }()
+	if o.warmup > 0 {
+		// Sender numbers from 90,000,000: above the five faults'
+		// ((i+1) * 10,000,000).
+		if _, err := h.phase(ctx, 8, warmupFault.name, o.warmup, 0); err != nil {
+			return rep, fmt.Errorf("warm-up: %w", err)
+		}
+	}
 	for i, name := range o.faults {
 		if err := ctx.Err(); err != nil {
 			return rep, fmt.Errorf("stopped before fault %s: %w", name, err)
 		}
-		ph, err := h.phase(ctx, i, name)
+		ph, err := h.phase(ctx, i, name, o.size.count, o.size.rate)
 		if ph != nil {
 			rep.phases = append(rep.phases, ph)
 		}
@@ -319,11 +333,12 @@ func (h *harness) run(ctx context.Context) (rep *report, err error) {
 	return rep, nil
 }
 
-// phase runs one load while one kind of fault strikes, then checks the end state.
-func (h *harness) phase(ctx context.Context, i int, name string) (*phase, error) {
+// phase runs one load of count messages at rate while one kind of fault
+// strikes, then checks the end state.
+func (h *harness) phase(ctx context.Context, i int, name string, count int, rate float64) (*phase, error) {
 	o := h.o
 	var prefix, title string
-	for _, f := range allFaults {
+	for _, f := range append(allFaults, warmupFault) {
 		if f.name == name {
 			prefix, title = f.prefix, f.title
 		}
@@ -332,8 +347,8 @@ func (h *harness) phase(ctx context.Context, i int, name string) (*phase, error)
 	seed := o.seed*31 + uint64(i) + 1
 	rng := rand.New(rand.NewPCG(seed, 0xfa017))
 	var sendTime time.Duration
-	if o.size.rate > 0 {
-		sendTime = time.Duration(float64(o.size.count) / o.size.rate * float64(time.Second))
+	if rate > 0 {
+		sendTime = time.Duration(float64(count) / rate * float64(time.Second))
 	}
 	n := map[string]int{"kill": o.size.kills, "pg": o.size.pgCrashes, "redis": o.size.redisStops, "smsc": o.size.disconnects}[name]
 	// The moments, relative to the load's first send: inside 10%–80% of the send time, in
@@ -346,8 +361,8 @@ func (h *harness) phase(ctx context.Context, i int, name string) (*phase, error)
 
 	results := filepath.Join(h.dir, "load-"+name+".json")
 	args := []string{"load",
-		"--count", strconv.Itoa(o.size.count),
-		"--rate", strconv.FormatFloat(o.size.rate, 'f', -1, 64),
+		"--count", strconv.Itoa(count),
+		"--rate", strconv.FormatFloat(rate, 'f', -1, 64),
 		"--seed", strconv.FormatUint(seed, 10),
 		"--prefix", prefix,
 		"--sender-base", strconv.Itoa((i + 1) * 10_000_000),
