@@ -310,6 +310,18 @@ type handAlias struct {
 var handAliases = []handAlias{
 	// SMS abbreviations of big cities (bpn, kpg, mtr, skb left out: they are other words too).
 	{name: "Kota Surabaya", alias: "sby"}, {name: "Kota Bandung", alias: "bdg"}, {name: "Kota Semarang", alias: "smg"}, {name: "Kota Makassar", alias: "mks"}, {name: "Kota Palembang", alias: "plg"}, {name: "Kota Medan", alias: "mdn"}, {name: "Kota Pekanbaru", alias: "pku"}, {name: "Kota Depok", alias: "dpk"}, {name: "Kota Bekasi", alias: "bks"}, {name: "Kota Bogor", alias: "bgr"}, {name: "Kota Malang", alias: "mlg"}, {name: "Kota Padang", alias: "pdg"}, {name: "Kota Pontianak", alias: "ptk"}, {name: "Kota Banjarmasin", alias: "bjm"}, {name: "Kota Samarinda", alias: "smd"}, {name: "Kota Manado", alias: "mnd"}, {name: "Kota Denpasar", alias: "dps"}, {name: "Kota Bandar Lampung", alias: "bdl"}, {name: "Kota Cirebon", alias: "crb"},
+	// More SMS shorthand of regional capitals (city, airport and plate-style codes citizens sign
+	// off with: "… Mdo", "… Btm"). Those that are also other words or acronyms (bkt bukit, bpn the
+	// land office, bjb the bank, tte the e-signature, trk, bna, tng, plu, jbi) count only after a
+	// place word or as the last word of the SMS.
+	{name: "Kota Manado", alias: "mdo"}, {name: "Kota Batam", alias: "btm"}, {name: "Kota Kendari", alias: "kdi"},
+	{name: "Kota Jayapura", alias: "jpr"}, {name: "Kota Palangkaraya", alias: "pky"}, {name: "Kota Singkawang", alias: "skw"},
+	{name: "Kota Yogyakarta", alias: "ygy"}, {name: "Kota Gorontalo", alias: "gto"},
+	{name: "Kota Bukittinggi", alias: "bkt", context: "place"}, {name: "Kota Balikpapan", alias: "bpn", context: "place"},
+	{name: "Kota Banjarbaru", alias: "bjb", context: "place"}, {name: "Kota Ternate", alias: "tte", context: "place"},
+	{name: "Kota Tarakan", alias: "trk", context: "place"}, {name: "Kota Banda Aceh", alias: "bna", context: "place"},
+	{name: "Kota Tangerang", alias: "tng", context: "place"}, {name: "Kota Palu", alias: "plu", context: "place"},
+	{name: "Kota Jambi", alias: "jbi", context: "place"},
 	// Provinces.
 	{name: "Aceh", alias: "nad"}, {name: "Aceh", alias: "nanggroe aceh darussalam"},
 	{name: "Sumatera Utara", alias: "sumut"}, {name: "Sumatera Barat", alias: "sumbar"},
