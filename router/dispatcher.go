@@ -355,12 +355,51 @@ func (d *Dispatcher) recordLoop(ctx context.Context, results <-chan SendResult) 
 				break drain
 			}
 		}
+		d.record(ctx, batch)
+	}
+}
+
+// recordRetryAfterStop bounds the retries of recording outcomes once the
+// dispatcher has been told to stop.
+const recordRetryAfterStop = 5 * time.Second
+
+// record stores a batch of outcomes, retrying while the store fails
+// (PostgreSQL restarting, say) for as long as the rows' leases leave
+// (Lease − SendTimeout after the send: the least any of them has left), or
+// recordRetryAfterStop once ctx has ended. A row whose outcome is never
+// recorded is sent again when its lease runs out — the one duplicate an SMS
+// gateway cannot rule out — so every retry that succeeds is a reply the
+// citizen does not get twice. Meanwhile new outcomes queue and the sends
+// that produce them wait: sending what cannot be recorded only makes
+// more duplicates. Recording twice is harmless (only rows still 'sending'
+// change).
+func (d *Dispatcher) record(ctx context.Context, batch []SendResult) {
+	start := time.Now()
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		if err := d.outbox.CompleteOutbox(rctx, batch); err != nil {
+		err := d.outbox.CompleteOutbox(rctx, batch)
+		cancel()
+		if err == nil {
+			if attempt > 1 {
+				d.logger.Info("recorded send outcomes after retrying", "rows", len(batch), "attempts", attempt)
+			}
+			return
+		}
+		limit := d.cfg.Lease - d.cfg.SendTimeout
+		if ctx.Err() != nil {
+			limit = min(limit, recordRetryAfterStop)
+		}
+		if time.Since(start)+wait > limit {
 			// The leases run out and the rows are sent again: duplicates,
 			// not losses.
-			d.logger.Error("record send outcomes", "rows", len(batch), "err", err)
+			d.logger.Error("record send outcomes; their rows will be sent again", "rows", len(batch), "attempts", attempt, "err", err)
+			return
 		}
-		cancel()
+		if attempt == 1 {
+			d.logger.Warn("record send outcomes; retrying", "rows", len(batch), "err", err)
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 2*time.Second)
 	}
 }

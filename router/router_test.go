@@ -238,6 +238,8 @@ type fakeOutbox struct {
 	results []SendResult
 	calls   int
 	claims  int
+	// failCompletes makes that many CompleteOutbox calls fail first.
+	failCompletes int
 }
 
 func (o *fakeOutbox) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxItem, error) {
@@ -254,6 +256,10 @@ func (o *fakeOutbox) CompleteOutbox(ctx context.Context, r []SendResult) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.calls++
+	if o.failCompletes > 0 {
+		o.failCompletes--
+		return errors.New("database restarting")
+	}
 	o.results = append(o.results, r...)
 	return nil
 }
@@ -743,5 +749,27 @@ func TestDispatcherClaimsPendingRowsBetweenHandOvers(t *testing.T) {
 	pos := slices.Index(snd.got, "6281900000100")
 	if pos < 0 || pos > 10 {
 		t.Errorf("the pending row went out as send %d of %d; want it among the next few, not after the hand-overs", pos+1, len(snd.got))
+	}
+}
+
+// Outcomes that cannot be stored (the database is restarting) are stored
+// when it is back, not dropped: a dropped outcome means the reply is sent
+// again when its lease runs out.
+func TestDispatcherRetriesRecordingOutcomes(t *testing.T) {
+	ob := &fakeOutbox{failCompletes: 3}
+	m := NewMetrics(prometheus.NewRegistry(), []string{"telkomsel"})
+	d := NewDispatcher(ob, map[string]Sender{"telkomsel": fakeSender{}}, DispatcherConfig{Poll: time.Hour}, m, discard())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	waitFor(t, "hand-overs to be taken", func() bool { return d.HandoffLease(1) > 0 })
+	d.Handoff([]OutboxItem{{ID: 7, Operator: "telkomsel", To: "6281100000007", From: "1708", Text: "ok"}}, time.Now())
+	waitFor(t, "the outcome to be recorded", func() bool { return len(ob.recorded()) == 1 })
+	cancel()
+	<-done
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	if ob.calls != 4 || ob.results[0].ID != 7 || ob.results[0].Err != nil {
+		t.Errorf("CompleteOutbox called %d times, recorded %+v; want 4 calls (3 failures, then the send recorded)", ob.calls, ob.results)
 	}
 }
