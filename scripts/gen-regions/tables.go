@@ -381,4 +381,14 @@ var handAliases = []handAlias{
 	{name: "Kabupaten Konawe", alias: "unaaha"}, {name: "Kabupaten Barito Utara", alias: "muara teweh"},
 	{name: "Kabupaten Flores Timur", alias: "larantuka"}, {name: "Kabupaten Alor", alias: "kalabahi"},
 	{name: "Kabupaten Ngada", alias: "bajawa"}, {name: "Kota Tidore Kepulauan", alias: "sofifi"},
+	// More regency capitals of Kalimantan, Nusa Tenggara, Maluku and Papua that citizens name
+	// instead of the regency (names that are not everyday words).
+	{name: "Kabupaten Kapuas", alias: "kuala kapuas"}, {name: "Kabupaten Seruyan", alias: "kuala pembuang"},
+	{name: "Kabupaten Gunung Mas", alias: "kuala kurun"}, {name: "Kabupaten Barito Selatan", alias: "buntok"},
+	{name: "Kabupaten Barito Timur", alias: "tamiang layang"}, {name: "Kabupaten Murung Raya", alias: "puruk cahu"},
+	{name: "Kabupaten Timor Tengah Selatan", alias: "soe", context: "place"}, {name: "Kabupaten Timor Tengah Utara", alias: "kefamenanu"},
+	{name: "Kabupaten Sumba Barat", alias: "waikabubak"}, {name: "Kabupaten Seram Bagian Barat", alias: "piru", context: "place"},
+	{name: "Kabupaten Kepulauan Tanimbar", alias: "saumlaki"}, {name: "Kabupaten Kepulauan Aru", alias: "dobo", context: "place"},
+	{name: "Kabupaten Halmahera Selatan", alias: "labuha"}, {name: "Kabupaten Halmahera Barat", alias: "jailolo"},
+	{name: "Kabupaten Teluk Bintuni", alias: "bintuni"}, {name: "Kabupaten Jayapura", alias: "sentani"},
 }
