@@ -33,6 +33,9 @@ type Metrics struct {
 
 	dlr          *prometheus.CounterVec
 	dlrUnmatched prometheus.Gauge
+
+	outboxRows   *prometheus.GaugeVec
+	outboxOldest prometheus.Gauge
 }
 
 // DLR states, the fixed label set of sms1708_dlr_total: the SMPP 3.4
@@ -63,6 +66,12 @@ func (m *Metrics) countDLR(operator, state string, parsed bool) {
 		}
 	}
 	m.dlr.WithLabelValues(operator, st).Inc()
+}
+
+// OutboxRows returns the gauge of the replies not yet done in state
+// (pending or sending), as WatchOutbox last set it.
+func (m *Metrics) OutboxRows(state string) prometheus.Gauge {
+	return m.outboxRows.WithLabelValues(state)
 }
 
 // NewMetrics registers the store's metrics on reg.
@@ -122,6 +131,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "sms1708_dlr_unmatched_recent",
 			Help: "Receipts of the last match window not matched to any outbox row (yet): receipts before their submit_sm_resp, or for messages we did not send.",
 		}),
+	}
+	m.outboxRows = f.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "sms1708_outbox_rows",
+		Help: "Replies not yet done, by state: pending (waiting for their first or next attempt) and sending (leased to a dispatcher). Counted in PostgreSQL, so every instance reports the same number.",
+	}, []string{"state"})
+	m.outboxOldest = f.NewGauge(prometheus.GaugeOpts{
+		Name: "sms1708_outbox_oldest_seconds",
+		Help: "Age of the oldest reply not yet done (pending or sending); 0 when there is none. Counted in PostgreSQL.",
+	})
+	for _, st := range []string{"pending", "sending"} {
+		m.outboxRows.WithLabelValues(st)
 	}
 	for _, o := range []string{OutcomeCommitted, OutcomeDead, OutcomeFailed, OutcomeOverloaded} {
 		m.records.WithLabelValues(o)

@@ -281,6 +281,42 @@ func (db *DB) PendingOutbox(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// OutboxStats counts the replies not yet done, by state, and returns the
+// age of the oldest (0 when there is none). It walks the partial index
+// outbox_active: the rows not done, however long the table.
+func (db *DB) OutboxStats(ctx context.Context) (pending, sending int, oldest time.Duration, err error) {
+	var secs float64
+	err = db.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'sending'),
+		coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
+		FROM outbox WHERE state IN ('pending', 'sending')`).Scan(&pending, &sending, &secs)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("store: outbox stats: %w", err)
+	}
+	return pending, sending, time.Duration(secs * float64(time.Second)), nil
+}
+
+// WatchOutbox sets sms1708_outbox_rows and sms1708_outbox_oldest_seconds
+// on m every interval until ctx is done. A failed count leaves the last
+// values (the database being down is told by other metrics and /readyz).
+func (db *DB) WatchOutbox(ctx context.Context, m *Metrics, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if pending, sending, oldest, err := db.OutboxStats(ctx); err == nil {
+			m.outboxRows.WithLabelValues("pending").Set(float64(pending))
+			m.outboxRows.WithLabelValues("sending").Set(float64(sending))
+			m.outboxOldest.Set(oldest.Seconds())
+		} else if ctx.Err() == nil {
+			db.logger.Debug("count outbox", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // OutboxRow is an outbox row as stored.
 type OutboxRow struct {
 	ID            int64

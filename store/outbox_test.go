@@ -1,12 +1,15 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/sp4n-lapor/sms1708/router"
 	"github.com/sp4n-lapor/sms1708/store"
 	"github.com/sp4n-lapor/sms1708/store/storetest"
@@ -214,5 +217,41 @@ func TestOutboxExpiresRepliesPastTheirTime(t *testing.T) {
 		if o := outboxRow(t, db, id); o.State != "expired" || o.LastError == "" {
 			t.Errorf("row %d = %s (%q); want expired with a reason", id, o.State, o.LastError)
 		}
+	}
+}
+
+// The outbox gauges count the replies not yet done, by state, and the age
+// of the oldest; sent rows leave them.
+func TestOutboxStatsCountWhatIsWaiting(t *testing.T) {
+	db := storetest.DB(t)
+	reg := prometheus.NewRegistry()
+	m := store.NewMetrics(reg)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	if p, s, oldest, err := db.OutboxStats(ctx); err != nil || p != 0 || s != 0 || oldest != 0 {
+		t.Fatalf("empty outbox: %d pending, %d sending, oldest %v, %v", p, s, oldest, err)
+	}
+	ids := queueReplies(t, db, 3)
+	if _, err := db.Pool().Exec(ctx, "UPDATE outbox SET created_at = now() - interval '20 minutes' WHERE id = $1", ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := db.ClaimOutbox(ctx, 1, time.Minute) // the oldest, ids[0]
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim = %v, %v", claimed, err)
+	}
+	p, s, oldest, err := db.OutboxStats(ctx)
+	if err != nil || p != 2 || s != 1 || oldest < 20*time.Minute || oldest > 21*time.Minute {
+		t.Fatalf("stats = %d pending, %d sending, oldest %v, %v; want 2, 1, about 20m", p, s, oldest, err)
+	}
+	go db.WatchOutbox(ctx, m, time.Hour)
+	waitFor(t, func() bool { return testutil.ToFloat64(m.OutboxRows("sending")) == 1 })
+	if got := testutil.ToFloat64(m.OutboxRows("pending")); got != 2 {
+		t.Errorf("sms1708_outbox_rows{state=pending} = %v, want 2", got)
+	}
+	if err := db.CompleteOutbox(ctx, []router.SendResult{{ID: claimed[0].ID, MessageIDs: []string{"x1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if p, s, oldest, err := db.OutboxStats(ctx); err != nil || p != 2 || s != 0 || oldest > time.Minute {
+		t.Errorf("after the oldest was sent: %d pending, %d sending, oldest %v, %v; want 2, 0, under a minute", p, s, oldest, err)
 	}
 }

@@ -42,6 +42,7 @@ type daemon struct {
 	logger    *slog.Logger
 	reg       *prometheus.Registry
 	db        *store.DB
+	stm       *store.Metrics
 	redis     *store.Redis
 	ingest    *store.Ingest
 	assembler *store.Assembler
@@ -128,6 +129,7 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	sm := smpp.NewMetrics(d.reg)
 	stm := store.NewMetrics(d.reg)
 	stm.SetOperators(names)
+	d.stm = stm
 
 	senders := make(map[string]router.Sender, len(cfg.Operators))
 	// The parts refer to each other in a ring (binds → ingest → processor
@@ -185,6 +187,7 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	goWG(&workWG, func() { _ = d.assembler.Run(workCtx) })
 	goWG(&workWG, func() { _ = d.receipts.Run(workCtx) })
 	goWG(&workWG, func() { _ = d.dispatch.Run(workCtx) })
+	goWG(&workWG, func() { d.db.WatchOutbox(workCtx, d.stm, 5*time.Second) })
 	goWG(&ingestWG, func() { _ = d.ingest.Run(ingestCtx) })
 	for _, op := range d.operators {
 		goWG(&opsWG, func() {
