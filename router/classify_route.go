@@ -269,11 +269,24 @@ func (c *Classifier) ruleApplies(ru *rule, s *routeScratch) bool {
 //
 // A name right after a street or village word ("jl diponegoro", "kel karang
 // anyar", "desa bandung") is that street or village, not the region.
+//
+// A village ("desa sukamaju", ViaVillage) counts only when no regency, city
+// or district is named, and, when provinces are named, only if it lies in
+// one of them: a place named explicitly wins.
 func (c *Classifier) pickRegion(norm string, ms []RegionMatch) (RegionMatch, bool) {
 	best, bestScore := -1, -1
+	explicitLocal := false
+	for _, m := range ms {
+		if g, ok := c.regions.Get(m.Code); ok && !m.ViaVillage && g.Kind != KindProvince && c.regionCounts(norm, m) {
+			explicitLocal = true
+		}
+	}
 	for i, m := range ms {
 		g, ok := c.regions.Get(m.Code)
-		if !ok || (!m.ViaDistrict && localPlaceWord[wordAt(norm, m.Start-1)] && !regionWord[wordAt(norm, m.Start)]) {
+		if !ok || !c.regionCounts(norm, m) {
+			continue
+		}
+		if m.ViaVillage && (explicitLocal || !c.villageFits(norm, ms, g)) {
 			continue
 		}
 		score := 0
@@ -291,6 +304,27 @@ func (c *Classifier) pickRegion(norm string, ms []RegionMatch) (RegionMatch, boo
 		return RegionMatch{}, false
 	}
 	return ms[best], true
+}
+
+// regionCounts reports whether match m names the region: not a name right
+// after a street or village word.
+func (c *Classifier) regionCounts(norm string, m RegionMatch) bool {
+	return m.ViaDistrict || m.ViaVillage || !localPlaceWord[wordAt(norm, m.Start-1)] || regionWord[wordAt(norm, m.Start)]
+}
+
+// villageFits reports whether a village in regency g agrees with the
+// provinces the text names (true when it names none).
+func (c *Classifier) villageFits(norm string, ms []RegionMatch, g Region) bool {
+	named := false
+	for _, o := range ms {
+		if p, ok := c.regions.Get(o.Code); ok && p.Kind == KindProvince && !o.ViaVillage && c.regionCounts(norm, o) {
+			named = true
+			if p.Code == g.Province {
+				return true
+			}
+		}
+	}
+	return !named
 }
 
 // applyRule resolves rule ru. provincial says the text names a provincial
@@ -393,6 +427,9 @@ func (c *Classifier) explainRegion(m RegionMatch) string {
 	s := fmt.Sprintf("wilayah '%s' → %s %s", m.Words, m.Code, g.Name)
 	if m.ViaDistrict {
 		s += " (lewat kecamatan)"
+	}
+	if m.ViaVillage {
+		s += " (lewat desa/kelurahan)"
 	}
 	if len(m.Ambiguous) > 0 {
 		s += " (bisa juga " + strings.Join(m.Ambiguous, ", ") + ")"

@@ -343,3 +343,28 @@ func TestRouteGuessesRegionWithoutContext(t *testing.T) {
 		}
 	}
 }
+
+// A village named after a village word routes to its regency, unless the
+// text names a place explicitly.
+func TestRouteVillage(t *testing.T) {
+	c := sharedClassifier(t)
+	const sampah = "sampah menumpuk tidak diangkut di "
+	tests := []struct{ name, text, agency, region string }{
+		{"village alone", sampah + "ds lamajang", "pemkab-32.04", "32.04"},
+		{"village in the named province", sampah + "ds lamajang jabar", "pemkab-32.04", "32.04"},
+		{"explicit regency wins", sampah + "ds lamajang kab bogor", "pemkab-32.01", "32.01"},
+		{"explicit district wins", sampah + "ds lamajang kec cibinong", "pemkab-32.01", "32.01"},
+		{"province elsewhere wins", sampah + "ds lamajang jatim", "pemprov-35", "35"},
+		{"ambiguous village name", sampah + "desa sukamaju", TriageAgency, ""},
+		{"village named like a regency elsewhere", sampah + "desa kubu raya", TriageAgency, ""},
+		{"everyday word", sampah + "desa kami", TriageAgency, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, r := c.Route(tt.text)
+			if r.AgencyID != tt.agency || r.Region != tt.region {
+				t.Errorf("Route(%q) = %s region %q, want %s region %q\n%s", tt.text, r.AgencyID, r.Region, tt.agency, tt.region, strings.Join(r.Explain, "\n"))
+			}
+		})
+	}
+}

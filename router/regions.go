@@ -56,6 +56,11 @@ type RegionMatch struct {
 	// ViaDistrict is set when the words name a district (kecamatan) and
 	// Code is the regency or city it lies in.
 	ViaDistrict bool
+	// ViaVillage is set when the words are a village word and a village
+	// (desa/kelurahan) name ("desa sukamaju") and Code is the regency or
+	// city it lies in. A village is weaker than any place named explicitly:
+	// see Classifier.pickRegion.
+	ViaVillage bool
 }
 
 // phraseEntry is what one normalised phrase can mean.
@@ -73,6 +78,13 @@ type Regions struct {
 	byCode    map[string]Region
 	districts int
 
+	// Villages whose name tells one regency or city (villages.csv): name →
+	// index in regencies. Kept apart from phrases so that their long names
+	// do not lengthen the region lookups.
+	villages     map[string]uint16
+	villFirstMax map[string]uint8 // first word of a village name → its longest name (in words)
+	villMaxBytes int
+
 	phrases  map[string]int32 // normalised phrase → index in entries
 	entries  []phraseEntry
 	firstMax map[string]uint8 // first word of a phrase → the longest phrase (in words) it starts
@@ -83,10 +95,11 @@ var (
 	provinceCodeRE = regexp.MustCompile(`^[0-9]{2}$`)
 	regencyCodeRE  = regexp.MustCompile(`^[0-9]{2}\.[0-9]{2}$`)
 	districtCodeRE = regexp.MustCompile(`^[0-9]{2}\.[0-9]{2}\.[0-9]{2}$`)
+	villageCodeRE  = regexp.MustCompile(`^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}$`)
 )
 
-// LoadRegions reads provinces.csv, regencies.csv, districts.csv and
-// aliases.csv from dir (configs/regions) and builds the phrase index. It
+// LoadRegions reads provinces.csv, regencies.csv, districts.csv,
+// villages.csv and aliases.csv from dir (configs/regions) and builds the phrase index. It
 // validates everything — codes unique and well formed, parents present,
 // kinds consistent with names, aliases in normal form and pointing at known
 // codes, 38 provinces and 514 regencies/cities — and returns every problem
@@ -219,6 +232,50 @@ func LoadRegions(dir string) (*Regions, error) {
 	if err != nil {
 		return nil, err
 	}
+	regIndex := make(map[string]uint16, len(r.regencies))
+	for i, g := range r.regencies {
+		regIndex[g.Code] = uint16(i)
+	}
+	r.villages, r.villFirstMax = map[string]uint16{}, map[string]uint8{}
+	err = readTable(filepath.Join(dir, "villages.csv"), []string{"code", "regency_code", "name"}, func(line int, f []string) {
+		code, reg, name := f[0], f[1], normalizePhrase(f[2])
+		idx, regOK := regIndex[reg]
+		switch {
+		case !villageCodeRE.MatchString(code):
+			fail("villages.csv", line, "code %q is not NN.NN.NN.NNNN", code)
+		case code[:5] != reg:
+			fail("villages.csv", line, "village %s: regency_code %s is not its prefix", code, reg)
+		case !regOK:
+			fail("villages.csv", line, "village %s: unknown regency %s", code, reg)
+		case name == "":
+			fail("villages.csv", line, "village %s: empty name", code)
+		default:
+			if prev, dup := r.villages[name]; dup && prev != idx {
+				fail("villages.csv", line, "village name %q names %s and %s", name, r.regencies[prev].Code, reg)
+				return
+			}
+			// A village named like a region, or like a district of
+			// another regency, must not override them.
+			if c := aliases[name]; c != nil {
+				return
+			}
+			for other := range distByName[name] {
+				if other != reg {
+					return
+				}
+			}
+			r.villages[name] = idx
+			words := strings.Count(name, " ") + 1
+			first, _, _ := strings.Cut(name, " ")
+			if words > int(r.villFirstMax[first]) {
+				r.villFirstMax[first] = uint8(min(words, 255))
+			}
+			r.villMaxBytes = max(r.villMaxBytes, len(name))
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -328,6 +385,9 @@ func (r *Regions) Len() int { return len(r.byCode) }
 // Districts is the number of districts loaded (used only for matching).
 func (r *Regions) Districts() int { return r.districts }
 
+// Villages is the number of village names loaded (used only for matching).
+func (r *Regions) Villages() int { return len(r.villages) }
+
 // isWordByte reports whether c belongs to a word: ASCII letters and digits,
 // and any byte of a multi-byte UTF-8 sequence (so "é" stays inside a word).
 func isWordByte(c byte) bool {
@@ -366,6 +426,15 @@ func normalizePhrase(s string) string {
 // district name count (bare district names are too often everyday words:
 // "balai", "marga", "kamu selatan", "tanah putih").
 var districtWords = map[string]bool{"kec": true, "kecamatan": true, "kecamatn": true, "kcmtn": true, "distrik": true}
+
+// villageWords introduce a village (desa/kelurahan) name; only after one of
+// them does a village name count. The parser's slang table already turns
+// "ds", "kel", "kp", "dsn" into the full words; the short forms are here for
+// texts that did not go through it.
+var villageWords = map[string]bool{
+	"ds": true, "desa": true, "kel": true, "kelurahan": true, "dusun": true, "dsn": true,
+	"kampung": true, "kp": true, "nagari": true, "gampong": true, "lembang": true,
+}
 
 // placeWords make a following place-only alias count ("di medan", "warga
 // padang").
@@ -410,6 +479,10 @@ const maxMatchWords = 96
 //     city. A district name used in several regencies is kept only if the
 //     rest of the text decides which (see below), or if it is also the
 //     alias of one of them ("kec soreang" → Kabupaten Bandung).
+//   - Village names count only after a village word ("desa", "kel",
+//     "nagari", …) and only when they name villages of one regency or city
+//     alone; the match covers the village word, has ViaVillage set and Code
+//     = the regency or city.
 //   - An ambiguous match is resolved when another unambiguous match in the
 //     text is one of its candidates or a candidate's province ("kec soreang
 //     bandung" → Kabupaten Bandung; "banjar kalsel"…).
@@ -457,6 +530,13 @@ func (r *Regions) Match(text string) []RegionMatch {
 					}
 				}
 				out = appendMatch(out, rm)
+				i += 1 + n
+				continue
+			}
+		}
+		if i+1 < len(m.pos) && m.isIn(i, villageWords) {
+			if n, reg := m.longestVillage(i + 1); n > 0 {
+				out = appendMatch(out, RegionMatch{Code: reg, Words: matchWords(text, m.clean, m.pos, i, i+1+n), Start: i, End: i + 1 + n, ViaVillage: true})
 				i += 1 + n
 				continue
 			}
@@ -579,6 +659,35 @@ func (m *matcher) longest(i int, district bool) (int, *phraseEntry) {
 		}
 	}
 	return 0, nil
+}
+
+// longestVillage finds the longest village name starting at word i; n is
+// its length in words (0 if none) and code its regency or city.
+func (m *matcher) longestVillage(i int) (n int, code string) {
+	k, s, _ := m.key(i, i+1)
+	var maxW uint8
+	if k != nil {
+		maxW = m.r.villFirstMax[string(k)]
+	} else {
+		maxW = m.r.villFirstMax[s]
+	}
+	for n := min(int(maxW), len(m.pos)-i); n >= 1; n-- {
+		k, s, _ := m.key(i, i+n)
+		if len(k)+len(s) > m.r.villMaxBytes {
+			continue
+		}
+		var idx uint16
+		var found bool
+		if k != nil {
+			idx, found = m.r.villages[string(k)]
+		} else {
+			idx, found = m.r.villages[s]
+		}
+		if found {
+			return n, m.r.regencies[idx].Code
+		}
+	}
+	return 0, ""
 }
 
 // matchWords returns words [i, j) of text as normalised text, for

@@ -51,6 +51,47 @@ func TestLoadRegionsCounts(t *testing.T) {
 	if r.Districts() != 7285 {
 		t.Errorf("Districts = %d, want 7285", r.Districts())
 	}
+	// scripts/gen-regions keeps the village names that tell one regency.
+	if n := r.Villages(); n < 50000 || n > 60000 {
+		t.Errorf("Villages = %d, want the ~53,700 useful names of villages.csv", n)
+	}
+}
+
+func TestRegionsMatchVillages(t *testing.T) {
+	r := loadRealRegions(t)
+	type villageWant struct {
+		Code, Words string
+		Village     bool
+	}
+	tests := []struct {
+		name, text string
+		want       []villageWant
+	}{
+		{"desa", "jalan rusak di desa lamajang tolong", []villageWant{{"32.04", "desa lamajang", true}}},
+		{"ds short form", "jalan rusak ds lamajang", []villageWant{{"32.04", "ds lamajang", true}}},
+		{"kelurahan, two words", "banjir di kelurahan sungai miai", []villageWant{{"63.71", "kelurahan sungai miai", true}}},
+		{"kel short form", "anjing liar di kel oesapa", []villageWant{{"53.71", "kel oesapa", true}}},
+		{"kampung in papua", "sekolah di kampung wasur tutup", []villageWant{{"93.01", "kampung wasur", true}}},
+		{"name without village word", "jalan rusak di lamajang", nil},
+		{"ambiguous name: many regencies", "jalan rusak di desa sukamaju", nil},
+		{"everyday word", "jalan desa kami rusak", nil},
+		{"village named like a regency elsewhere", "banjir di desa kubu raya", []villageWant{{"61.12", "kubu raya", false}}},
+		{"village named like a district elsewhere", "banjir di desa laut tawar", nil},
+		{"district keeps its name", "banjir di kec laut tawar", []villageWant{{"11.04", "kec laut tawar", false}}},
+		{"village and regency both reported", "desa lamajang kab bogor", []villageWant{{"32.04", "desa lamajang", true}, {"32.01", "kab bogor", false}}},
+		{"village resolves a bare name", "desa lamajang bandung", []villageWant{{"32.04", "desa lamajang", true}, {"32.04", "bandung", false}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []villageWant
+			for _, m := range r.Match(tt.text) {
+				got = append(got, villageWant{m.Code, m.Words, m.ViaVillage})
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Match(%q) (-want +got):\n%s", tt.text, diff)
+			}
+		})
+	}
 }
 
 func TestRegionsGet(t *testing.T) {
@@ -229,6 +270,7 @@ func TestLoadRegionsRejectsBadData(t *testing.T) {
 	write("regencies.csv", "code,province_code,kind,name,short\n32.04,32,regency,Kabupaten Bandung,Bandung\n33.01,33,regency,Kabupaten Cilacap,Cilacap\n32.73,32,regency,Kota Bandung,Bandung\n32.74,32,town,Kota Cirebon,Cirebon\n")
 	write("aliases.csv", "code,alias,context\n32.04,kab bandung,\n99,nowhere,\n32.04,Kab Bandung,\n32.04,bandung,sometimes\n")
 	write("districts.csv", "code,regency_code,name\n32.04.01,32.04,Soreang\n32.05.01,32.05,Nowhere\n")
+	write("villages.csv", "code,regency_code,name\n32.04.01.2001,32.04,Lamajang\n32.04.01.01,32.04,Short\n32.05.01.2001,32.05,Nowhere\n32.04.01.2002,32.04, \n33.01.01.2001,32.04,Elsewhere\n")
 	_, err := LoadRegions(dir)
 	if err == nil {
 		t.Fatal("LoadRegions accepted bad data")
@@ -245,6 +287,10 @@ func TestLoadRegionsRejectsBadData(t *testing.T) {
 		"aliases.csv:4: alias \"Kab Bandung\" is not in normal form",
 		"aliases.csv:5: alias \"bandung\": context \"sometimes\"",
 		"districts.csv:3: district 32.05.01: unknown regency 32.05",
+		"villages.csv:3: code \"32.04.01.01\" is not NN.NN.NN.NNNN",
+		"villages.csv:4: village 32.05.01.2001: unknown regency 32.05",
+		"villages.csv:5: village 32.04.01.2002: empty name",
+		"villages.csv:6: village 33.01.01.2001: regency_code 32.04 is not its prefix",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
@@ -255,6 +301,22 @@ func TestLoadRegionsRejectsBadData(t *testing.T) {
 func TestLoadRegionsMissingFile(t *testing.T) {
 	if _, err := LoadRegions(t.TempDir()); err == nil || !strings.HasPrefix(err.Error(), "regions: ") {
 		t.Errorf("LoadRegions(empty dir) error = %v, want a regions: error", err)
+	}
+}
+
+func TestLoadRegionsMissingVillages(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"provinces.csv", "regencies.csv", "districts.csv", "aliases.csv", "ODbL-1.0.md"} {
+		b, err := os.ReadFile(filepath.Join(regionsDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := LoadRegions(dir); err == nil || !strings.Contains(err.Error(), "villages.csv") {
+		t.Errorf("LoadRegions without villages.csv: error = %v, want one naming villages.csv", err)
 	}
 }
 
