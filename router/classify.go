@@ -198,6 +198,7 @@ type routeScratch struct {
 	best   []int32                    // best topic per category
 	combos []int32                    // combos satisfied
 	used   [maxRouteWords / 64]uint64 // words claimed by a counted phrase
+	hitSet []uint64                   // patterns found in the text, one bit each (see matched)
 }
 
 // LoadClassifier loads and validates every routing file and builds the
@@ -324,6 +325,7 @@ func LoadClassifier(cfg ClassifierConfig) (*Classifier, error) {
 			strong: make([]bool, len(c.topics)),
 			cats:   make([]float32, len(c.catNames)),
 			best:   make([]int32, len(c.catNames)),
+			hitSet: make([]uint64, (len(c.patterns)+63)/64),
 		}
 	}
 	return c, nil

@@ -135,6 +135,9 @@ func (c *Classifier) RouteCommand(cmd parser.Command) Route {
 // about drug dealers, "Tanah Datar" not about land), but they still serve
 // as rule signals ("trans papua" is a national road).
 func (c *Classifier) match(norm string, regions []RegionMatch, s *routeScratch) {
+	for _, h := range s.hits { // the previous text's bits
+		s.hitSet[h.pattern/64] = 0
+	}
 	s.words = s.words[:0]
 	s.hits = s.hits[:0]
 	s.seen = s.seen[:0]
@@ -163,6 +166,7 @@ func (c *Classifier) match(norm string, regions []RegionMatch, s *routeScratch) 
 				continue
 			}
 			s.hits = append(s.hits, hit{pattern: p, start: int32(i), n: int32(len(pw))})
+			s.hitSet[p/64] |= 1 << (p % 64)
 		}
 	}
 	// Longest phrases first, then leftmost: a topic phrase claims its words,
@@ -237,13 +241,12 @@ func (c *Classifier) strongCategory(s *routeScratch, k int) bool {
 	return false
 }
 
+// matched reports whether pattern p occurs in the text: one bit per
+// pattern, set while the hits are collected (combos and rules ask this
+// hundreds of times per text; scanning the hits each time was a fifth of
+// the routing time).
 func (c *Classifier) matched(s *routeScratch, p int32) bool {
-	for _, h := range s.hits {
-		if h.pattern == p {
-			return true
-		}
-	}
-	return false
+	return s.hitSet[p/64]&(1<<(p%64)) != 0
 }
 
 func (c *Classifier) ruleApplies(ru *rule, s *routeScratch) bool {
