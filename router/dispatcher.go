@@ -60,6 +60,12 @@ var ErrShuttingDown = errors.New("router: dispatcher stopped before sending")
 // one operator down cannot starve the others.
 var ErrOperatorDown = errors.New("router: operator has no bind up that can send")
 
+// leaseReleaser is implemented by outboxes that can give back, at start,
+// the rows this instance leased before it last stopped (store.DB).
+type leaseReleaser interface {
+	ReleaseLeases(ctx context.Context) (int, error)
+}
+
 // canSend is implemented by senders that can tell whether they can send at
 // all (smpp.Operator: a transceiver or a transmitter is bound).
 type canSend interface{ CanSend() bool }
@@ -212,6 +218,17 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		d.recordLoop(ctx, results)
 	}()
 	var wg sync.WaitGroup
+	// Give back what this instance had leased before it last stopped —
+	// none of it can be in flight now — before it takes any new lease
+	// (hand-overs start once running is set), so that nothing leased from
+	// now on is given back.
+	if r, ok := d.outbox.(leaseReleaser); ok {
+		if n, err := r.ReleaseLeases(ctx); err != nil {
+			d.logger.Warn("give back leases of an earlier run; they are sent again when their leases run out", "err", err)
+		} else if n > 0 {
+			d.logger.Info("gave back replies leased by an earlier run of this instance", "rows", n)
+		}
+	}
 	d.hmu.Lock()
 	d.running = true
 	d.hmu.Unlock()

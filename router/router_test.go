@@ -773,3 +773,35 @@ func TestDispatcherRetriesRecordingOutcomes(t *testing.T) {
 		t.Errorf("CompleteOutbox called %d times, recorded %+v; want 4 calls (3 failures, then the send recorded)", ob.calls, ob.results)
 	}
 }
+
+// releasingOutbox is a fakeOutbox whose ReleaseLeases waits to be let go.
+type releasingOutbox struct {
+	fakeOutbox
+	called, release chan struct{}
+}
+
+func (o *releasingOutbox) ReleaseLeases(ctx context.Context) (int, error) {
+	close(o.called)
+	<-o.release
+	return 2, nil
+}
+
+// At start the dispatcher gives back its earlier leases before it takes
+// any hand-over: a row handed over meanwhile would be given back too and
+// sent twice.
+func TestDispatcherReleasesEarlierLeasesBeforeHandOvers(t *testing.T) {
+	ob := &releasingOutbox{called: make(chan struct{}), release: make(chan struct{})}
+	m := NewMetrics(prometheus.NewRegistry(), []string{"telkomsel"})
+	d := NewDispatcher(ob, map[string]Sender{"telkomsel": fakeSender{}}, DispatcherConfig{Poll: time.Hour}, m, discard())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	<-ob.called
+	if l := d.HandoffLease(1); l != 0 {
+		t.Errorf("HandoffLease while earlier leases are given back = %v, want 0", l)
+	}
+	close(ob.release)
+	waitFor(t, "hand-overs to be taken", func() bool { return d.HandoffLease(1) > 0 })
+	cancel()
+	<-done
+}

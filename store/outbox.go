@@ -66,7 +66,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) (
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := db.pool.Query(ctx, claimOutboxSQL, limit, lease.Seconds())
+	rows, err := db.pool.Query(ctx, claimOutboxSQL, limit, lease.Seconds(), db.instance)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim outbox: %w", err)
 	}
@@ -100,7 +100,7 @@ expired AS (
     RETURNING o.id
 )
 UPDATE outbox o SET state = 'sending', lease_until = now() + make_interval(secs => $2),
-       attempts = o.attempts + 1
+       attempts = o.attempts + 1, leased_by = NULLIF($3, '')
 FROM due WHERE o.id = due.id AND o.expires_at > now()
 RETURNING o.id, o.operator, o.dest_addr, o.source_addr, o.text, o.attempts`
 
@@ -264,11 +264,49 @@ UPDATE outbox o SET
         THEN now() + make_interval(secs => least($8::float8,
                  $7::float8 * power(2, least(greatest(o.attempts - 1, 0), 30)) * (0.75 + random() * 0.5)))
         ELSE o.next_attempt_at END,
-    lease_until = NULL
+    lease_until = NULL,
+    leased_by = NULL
 FROM unnest($1::bigint[], $2::bool[], $3::bool[], $4::text[], $5::text[])
      AS r(id, ok, permanent, err, smsc_ids)
 WHERE o.id = r.id AND o.state = 'sending'
 RETURNING CASE WHEN o.state = 'sent' THEN o.id ELSE 0 END`
+
+// releasePace spaces the replies ReleaseLeases gives back (50 a second).
+const releasePace = 20 * time.Millisecond
+
+// SetInstance names this daemon instance in the leases it takes (see
+// ReleaseLeases). The name must be unique among the instances sharing the
+// database and stable across restarts of the same one; "" takes leases
+// without a name, which ReleaseLeases never gives back. Call it before the
+// DB is used.
+func (db *DB) SetInstance(name string) { db.instance = name }
+
+// ReleaseLeases gives back the replies leased by this instance that are
+// still 'sending': call it at start, before any send, when none of them
+// can still be in flight (the process that leased them is gone). They
+// become pending and due within seconds (paced, releasePace apart) —
+// instead of waiting for their leases to run out — with their attempt
+// counted; one that had gone out just before
+// the previous process died is sent again, as it would have been after its
+// lease (the crash window of a submit). It returns how many it gave back.
+func (db *DB) ReleaseLeases(ctx context.Context) (int, error) {
+	if db.instance == "" {
+		return 0, nil
+	}
+	// Paced: a burst of everything given back at once keeps many sends in
+	// flight, each sent but not yet recorded for a moment; another crash
+	// then would send all of those twice.
+	tag, err := db.pool.Exec(ctx, `UPDATE outbox o SET state = 'pending', lease_until = NULL, leased_by = NULL,
+		next_attempt_at = now() + make_interval(secs => g.k * $2::float8),
+		last_error = coalesce(o.last_error, 'lease given back at restart')
+		FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM outbox
+		      WHERE state = 'sending' AND leased_by = $1) g
+		WHERE o.id = g.id AND o.state = 'sending'`, db.instance, releasePace.Seconds())
+	if err != nil {
+		return 0, fmt.Errorf("store: release leases: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
 
 // PendingOutbox returns the number of outbox rows not yet done: pending
 // or being sent.

@@ -255,3 +255,62 @@ func TestOutboxStatsCountWhatIsWaiting(t *testing.T) {
 		t.Errorf("after the oldest was sent: %d pending, %d sending, oldest %v, %v; want 2, 0, under a minute", p, s, oldest, err)
 	}
 }
+
+// A restarted instance gives back at once the replies it had leased —
+// claimed or handed over — and only its own.
+func TestOutboxReleaseLeasesGivesBackOnlyThisInstances(t *testing.T) {
+	db := storetest.DB(t)
+	ctx := t.Context()
+	queueReplies(t, db, 3)
+	db.SetInstance("host-b/127.0.0.1:8708")
+	other, err := db.ClaimOutbox(ctx, 1, time.Minute)
+	if err != nil || len(other) != 1 {
+		t.Fatalf("claim by b = %v, %v", other, err)
+	}
+	db.SetInstance("host-a/127.0.0.1:8708")
+	mine, err := db.ClaimOutbox(ctx, 2, time.Minute)
+	if err != nil || len(mine) != 2 {
+		t.Fatalf("claim by a = %v, %v", mine, err)
+	}
+	// A reply handed over by processing is leased by a too.
+	msg := ingestMessages(t, db, 1)
+	got, err := db.Process(ctx, msg, 1, false, plain(func(msgs []router.Message) []router.Decision {
+		d := ticketDecision(msgs[0], router.NewTicketNumber())
+		d.Replies[0].Lease = time.Minute
+		return []router.Decision{d}
+	}))
+	if err != nil || len(got) != 1 || got[0].Replies[0].OutboxID == 0 {
+		t.Fatalf("Process = %+v, %v", got, err)
+	}
+	handed := got[0].Replies[0].OutboxID
+
+	n, err := db.ReleaseLeases(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("ReleaseLeases = %d, %v; want a's 3 rows", n, err)
+	}
+	now := dbNow(t, db)
+	var due []time.Time
+	for _, id := range []int64{mine[0].ID, mine[1].ID, handed} {
+		o := outboxRow(t, db, id)
+		if o.State != "pending" || !o.LeaseUntil.IsZero() || o.NextAttemptAt.After(now.Add(time.Second)) || o.Attempts != 1 {
+			t.Errorf("row %d given back = %s, lease %v, next %v, %d attempts; want pending, due within a second, its attempt kept", id, o.State, o.LeaseUntil, o.NextAttemptAt, o.Attempts)
+		}
+		due = append(due, o.NextAttemptAt)
+	}
+	// Paced, oldest first: not a burst.
+	if !due[0].Before(due[1]) || !due[1].Before(due[2]) {
+		t.Errorf("given-back rows due at %v; want them spaced, in id order", due)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if o := outboxRow(t, db, other[0].ID); o.State != "sending" {
+		t.Errorf("b's row = %s, want still sending", o.State)
+	}
+	again, err := db.ClaimOutbox(ctx, 10, time.Minute)
+	if err != nil || len(again) != 3 {
+		t.Errorf("claim after the release = %d rows, %v; want a's 3 back", len(again), err)
+	}
+	db.SetInstance("")
+	if n, err := db.ReleaseLeases(ctx); err != nil || n != 0 {
+		t.Errorf("ReleaseLeases without a name = %d, %v; want 0", n, err)
+	}
+}

@@ -513,7 +513,7 @@ func (db *DB) insertRest(ctx context.Context, tx pgx.Tx, decisions []router.Deci
 		}
 		leased := map[key]int64{}
 		b.Queue(insertOutboxSQL, obMsg, obTicket, obKind, obOperator, obTo, obFrom, obText,
-			db.policy.TTL.Seconds(), obLease).Query(func(rows pgx.Rows) error {
+			db.policy.TTL.Seconds(), obLease, db.instance).Query(func(rows pgx.Rows) error {
 			var k key
 			var id int64
 			_, err := pgx.ForEachRow(rows, []any{&id, &k.msg, &k.kind}, func() error {
@@ -584,11 +584,12 @@ SELECT t, s, $3, n FROM unnest($1::bigint[], $2::text[], $4::text[]) AS u(t, s, 
 // is processed.
 const insertOutboxSQL = `
 INSERT INTO outbox (message_id, ticket_id, kind, operator, dest_addr, source_addr, text, expires_at,
-                    state, lease_until, attempts)
+                    state, lease_until, attempts, leased_by)
 SELECT m, NULLIF(t, 0), k, o, d, s, x, now() + make_interval(secs => $8),
        CASE WHEN l > 0 THEN 'sending' ELSE 'pending' END,
        CASE WHEN l > 0 THEN now() + make_interval(secs => l) END,
-       CASE WHEN l > 0 THEN 1 ELSE 0 END
+       CASE WHEN l > 0 THEN 1 ELSE 0 END,
+       CASE WHEN l > 0 THEN NULLIF($10, '') END
 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $9::float8[])
      AS u(m, t, k, o, d, s, x, l)
 ON CONFLICT (message_id, kind) DO NOTHING

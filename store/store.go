@@ -50,10 +50,11 @@ const cancelGrace = time.Second
 
 // DB is the PostgreSQL side of the store. It is safe for concurrent use.
 type DB struct {
-	pool   *pgxpool.Pool
-	logger *slog.Logger
-	policy OutboxPolicy
-	normID IDNormalizer // see SetSubmitIDNormalizer
+	pool     *pgxpool.Pool
+	logger   *slog.Logger
+	policy   OutboxPolicy
+	normID   IDNormalizer // see SetSubmitIDNormalizer
+	instance string       // see SetInstance
 }
 
 // Open connects to PostgreSQL at url (a postgres:// URL or a key=value DSN)

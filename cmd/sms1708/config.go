@@ -12,8 +12,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 	_ "time/tzdata" // operators' time zones, also where the host has no zoneinfo
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -64,6 +66,13 @@ type Config struct {
 	HTTP struct {
 		Listen string `yaml:"listen"`
 	} `yaml:"http"`
+	// Instance names this daemon in the outbox leases it takes, so that
+	// it can give back at once, when it starts again after a crash, the
+	// replies it was sending (store.DB.ReleaseLeases). It must be unique
+	// among the daemons sharing a database and stay the same across
+	// restarts. Default: the host name and the HTTP listen address (two
+	// daemons on one host cannot share that address).
+	Instance  string           `yaml:"instance"`
 	ShortCode string           `yaml:"short_code"`
 	TriageID  string           `yaml:"triage_agency"`
 	Replies   string           `yaml:"replies"` // path of the reply templates, relative to this file
@@ -283,6 +292,9 @@ func (c *Config) Validate() error {
 	if c.ShortCode == "" {
 		bad("short_code", "missing")
 	}
+	if len(c.Instance) > 200 || strings.ContainsFunc(c.Instance, unicode.IsControl) {
+		bad("instance", "%q: want at most 200 printable characters", c.Instance)
+	}
 	if m := c.Routing.MinConfidence; m < 0 || m >= 1 {
 		bad("routing.min_confidence", "%v: want 0 ≤ x < 1 (0 = default)", m)
 	}
@@ -483,4 +495,23 @@ func (c *Config) assemblerConfig() store.AssemblerConfig {
 		Timeout:    time.Duration(c.Assembly.Timeout),
 		LateWindow: time.Duration(c.Assembly.LateWindow),
 	}
+}
+
+// instanceName is Instance, or the host name and the HTTP listen address.
+// With an ephemeral port (":0", tests) the address names no one instance:
+// the process id is added, so that no other daemon's leases are ever given
+// back (and a restart gives back nothing, as before leases had names).
+func (c *Config) instanceName() string {
+	if c.Instance != "" {
+		return c.Instance
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	name := host + "/" + c.HTTP.Listen
+	if _, port, err := net.SplitHostPort(c.HTTP.Listen); err != nil || port == "0" || port == "" {
+		name += "/pid-" + strconv.Itoa(os.Getpid())
+	}
+	return name
 }

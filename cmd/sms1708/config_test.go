@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -32,6 +33,7 @@ func TestConfigReportsEveryProblemByField(t *testing.T) {
 	path := writeConfig(t, `database: {url: "mysql://x"}
 redis: {url: "redis://127.0.0.1:1/0"}
 http: {listen: "nowhere"}
+instance: "host\u0007a"
 flood: {per_minute: -1}
 operators:
   - name: Telkomsel
@@ -45,7 +47,7 @@ operators:
 	if err == nil {
 		t.Fatal("loadConfig accepted a bad file")
 	}
-	for _, want := range []string{"database.url", "http.listen", "flood.per_minute",
+	for _, want := range []string{"database.url", "http.listen", "instance", "flood.per_minute",
 		"operators[0].name", "operators[0].host", "operators[0].port", "operators[0].bind", "operators[0].tls.ca_file"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %s:\n%v", want, err)
@@ -126,5 +128,22 @@ func TestShippedConfigsAreValid(t *testing.T) {
 		if _, err := loadConfig(filepath.Join("../../configs", name)); err != nil {
 			t.Errorf("configs/%s: %v", name, err)
 		}
+	}
+}
+
+func TestConfigInstanceNameDefaultsToHostAndListenAddress(t *testing.T) {
+	c := &Config{}
+	c.HTTP.Listen = "127.0.0.1:8708"
+	host, _ := os.Hostname()
+	if got := c.instanceName(); got != host+"/127.0.0.1:8708" || host == "" {
+		t.Errorf("default instance = %q, want %q", got, host+"/127.0.0.1:8708")
+	}
+	c.HTTP.Listen = "127.0.0.1:0"
+	if got := c.instanceName(); !strings.HasSuffix(got, "/pid-"+strconv.Itoa(os.Getpid())) {
+		t.Errorf("instance with an ephemeral port = %q, want the process id in it", got)
+	}
+	c.Instance = "jkt-1"
+	if got := c.instanceName(); got != "jkt-1" {
+		t.Errorf("instance = %q, want the configured jkt-1", got)
 	}
 }

@@ -106,6 +106,7 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	d.db = db
 	defer db.Close()
 	db.SetSubmitIDNormalizer(cfg.submitIDNormalizer())
+	db.SetInstance(cfg.instanceName())
 	if err := retry(ctx, logger, "migrate database", func() error { return db.Migrate(ctx) }); err != nil {
 		return err
 	}
