@@ -530,6 +530,8 @@ func (db *DB) insertRest(ctx context.Context, tx pgx.Tx, decisions []router.Deci
 					r := &decisions[i].Replies[j]
 					if r.Lease > 0 {
 						r.OutboxID = leased[key{decisions[i].MessageID, cleanText(r.Kind)}]
+						// What is handed over is what the row holds.
+						r.Operator, r.To, r.From, r.Text = cleanText(r.Operator), cleanText(r.To), cleanText(r.From), cleanText(r.Text)
 					}
 				}
 			}

@@ -370,6 +370,7 @@ func TestProcessQueuesLeasedRepliesForTheHandover(t *testing.T) {
 			d := ticketDecision(m, router.NewTicketNumber())
 			if i == 0 {
 				d.Replies[0].Lease = lease
+				d.Replies[0].Text += "\x00" // stored cleaned: the hand-over must send the same
 			}
 			out = append(out, d)
 		}
@@ -387,6 +388,9 @@ func TestProcessQueuesLeasedRepliesForTheHandover(t *testing.T) {
 	row, err := db.OutboxByID(t.Context(), leasedID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got[0].Replies[0].Text != row.Text {
+		t.Errorf("handed-over text %q, stored text %q; want the same", got[0].Replies[0].Text, row.Text)
 	}
 	if row.MessageID != ids[0] || row.State != "sending" || row.Attempts != 1 || row.Kind != "ack" {
 		t.Errorf("leased row = %+v; want message %d, sending, 1 attempt", row, ids[0])
