@@ -179,7 +179,14 @@ func (c *Classifier) match(norm string, regions []RegionMatch, s *routeScratch) 
 	})
 	clear(s.used[:])
 	for _, m := range regions {
-		for i := max(m.Start, 0); i < m.End && i < len(s.words); i++ {
+		start := max(m.Start, 0)
+		if regionKindWord[wordAt(norm, start)] {
+			// The kind word before a name stays a word of the text: "jalan
+			// desa sumberkerto" is a village road, "kepala desa sukamaju" a
+			// village head, "jalan kabupaten malang" a regency road.
+			start++
+		}
+		for i := start; i < m.End && i < len(s.words); i++ {
 			s.used[i/64] |= 1 << (i % 64)
 		}
 	}
@@ -489,6 +496,14 @@ func (c *Classifier) guessRegion(norm string) (RegionMatch, bool) {
 func (c *Classifier) isTopicWord(w string) bool {
 	id := c.stem.id(w)
 	return id >= 0 && int(id) < len(c.topicWord) && c.topicWord[id]
+}
+
+// regionKindWord are the words of a region match that say what kind of
+// place follows (village, district, regency, city, province) rather than
+// which one.
+var regionKindWord = map[string]bool{
+	"desa": true, "kelurahan": true, "dusun": true, "kampung": true, "nagari": true, "gampong": true,
+	"kecamatan": true, "distrik": true, "kabupaten": true, "kota": true, "provinsi": true,
 }
 
 // localPlaceWord are words that make the name after them a street, village

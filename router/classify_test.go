@@ -346,6 +346,24 @@ func TestRouteGuessesRegionWithoutContext(t *testing.T) {
 
 // A village named after a village word routes to its regency, unless the
 // text names a place explicitly.
+// TestRouteKindWordStaysATopicWord: the kind word of a place ("desa
+// lamajang", "kabupaten malang") names where, and is still a word of the
+// complaint: a village road, a village head.
+func TestRouteKindWordStaysATopicWord(t *testing.T) {
+	c := sharedClassifier(t)
+	tests := []struct{ text, category string }{
+		{"kepala desa lamajang tidak pernah masuk kantor", "PEMBANGUNAN DESA, DAERAH TERTINGGAL, DAN TRANSMIGRASI > PEMERINTAHAN DESA"},
+		{"kades ds lamajang tdk pernah ngantor", "PEMBANGUNAN DESA, DAERAH TERTINGGAL, DAN TRANSMIGRASI > PEMERINTAHAN DESA"},
+		{"jln ds lamajang kyk sawah kalo hujan", "PEKERJAAN UMUM DAN PENATAAN RUANG > INFRASTRUKTUR JALAN"},
+	}
+	for _, tt := range tests {
+		_, r := c.Route(tt.text)
+		if strings.ReplaceAll(r.Category, "\u00a0", " ") != tt.category || r.Region != "32.04" {
+			t.Errorf("Route(%q) = %q region %q, want %q region 32.04\n%s", tt.text, r.Category, r.Region, tt.category, strings.Join(r.Explain, "\n"))
+		}
+	}
+}
+
 func TestRouteVillage(t *testing.T) {
 	c := sharedClassifier(t)
 	const sampah = "sampah menumpuk tidak diangkut di "

@@ -391,4 +391,17 @@ var handAliases = []handAlias{
 	{name: "Kabupaten Kepulauan Tanimbar", alias: "saumlaki"}, {name: "Kabupaten Kepulauan Aru", alias: "dobo", context: "place"},
 	{name: "Kabupaten Halmahera Selatan", alias: "labuha"}, {name: "Kabupaten Halmahera Barat", alias: "jailolo"},
 	{name: "Kabupaten Teluk Bintuni", alias: "bintuni"}, {name: "Kabupaten Jayapura", alias: "sentani"},
+	// Provincial hospitals named after a person: citizens name the hospital, not its town ("IGD
+	// rsud moewardi penuh"). Names that are also streets in several towns (saiful anwar, zainoel
+	// abidin, soedarso) count only after a place word — "rsud" normalises to "rumah sakit umum
+	// daerah", whose last word is one, and "dr" to "dari", another. Dr. Soetomo is left out: the
+	// street of that name runs through most towns, and "jl dr soetomo" would name Surabaya.
+	{name: "Kota Surakarta", alias: "moewardi"},
+	{name: "Kota Malang", alias: "saiful anwar", context: "place"}, {name: "Kota Banda Aceh", alias: "zainoel abidin", context: "place"},
+	{name: "Kota Bandar Lampung", alias: "abdul moeloek"}, {name: "Kota Makassar", alias: "labuang baji"},
+	{name: "Kota Samarinda", alias: "abdul wahab sjahranie"}, {name: "Kota Pekanbaru", alias: "arifin achmad", context: "place"},
+	{name: "Kota Balikpapan", alias: "kanujoso"}, {name: "Kota Palangkaraya", alias: "doris sylvanus"},
+	{name: "Kota Ambon", alias: "haulussy"}, {name: "Kota Jambi", alias: "raden mattaher", context: "place"},
+	{name: "Kota Kendari", alias: "bahteramas"}, {name: "Kota Pontianak", alias: "soedarso", context: "place"},
+	{name: "Kota Semarang", alias: "tugurejo"}, {name: "Kota Semarang", alias: "amino gondohutomo"},
 }
