@@ -301,10 +301,21 @@ func (c *Classifier) pickRegion(norm string, ms []RegionMatch) (RegionMatch, boo
 		}
 		score := 0
 		if g.Kind != KindProvince {
-			score += 2
+			score += 4
 		}
 		if len(m.Ambiguous) == 0 {
-			score += 4
+			score += 8
+		}
+		// Between two places named as plainly, the region's own name beats
+		// another of its aliases (a town or district: "di lembang pinrang"
+		// is the village word of Toraja and Kabupaten Pinrang, not Lembang
+		// in Bandung Barat), and a place the text comes from ("SKPWNI dari
+		// ambon … capil maluku tengah") yields to the place it is in.
+		if c.regions.ownNamed(g.Code, m.Words) {
+			score += 2
+		}
+		if originWord[wordAt(norm, m.Start-1)] {
+			score--
 		}
 		if score > bestScore {
 			best, bestScore = i, score
@@ -315,6 +326,9 @@ func (c *Classifier) pickRegion(norm string, ms []RegionMatch) (RegionMatch, boo
 	}
 	return ms[best], true
 }
+
+// originWord before a place makes it where something comes from.
+var originWord = map[string]bool{"dari": true, "asal": true}
 
 // regionCounts reports whether match m names the region: not a name right
 // after a street or village word.

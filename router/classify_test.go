@@ -346,6 +346,28 @@ func TestRouteGuessesRegionWithoutContext(t *testing.T) {
 
 // A village named after a village word routes to its regency, unless the
 // text names a place explicitly.
+// TestRoutePicksThePlaceMeant: of two places named alike, the region's own
+// name beats a town alias of another, and where the text comes from yields
+// to where it is.
+func TestRoutePicksThePlaceMeant(t *testing.T) {
+	c := sharedClassifier(t)
+	tests := []struct{ text, agency, region string }{
+		{"irigasi tersier sawah kami di lembang pinrang jebol", "pemkab-73.15", "73.15"},
+		{"irigasi tersier sawah kami di lembang jebol", "pemkab-32.17", "32.17"},
+		{"SKPWNI dr ambon sdh ada tp capil maluku tengah blm terbitkan KK baru", "pemkab-81.01", "81.01"},
+		{"capil ambon blm terbitkan KK baru, sdh sebulan", "pemkot-81.71", "81.71"},
+		{"rsud moewardi kls 3 penuh, ibu sy 2 hari di lorong IGD", "pemprov-33", "33.72"},
+		{"klotok penyeberangan di marabahan tdk ada pelampung", "pemkab-63.04", "63.04"},
+		{"kapal penyeberangan di kab barito kuala tdk ada pelampung", "kemenhub", "63.04"},
+	}
+	for _, tt := range tests {
+		_, r := c.Route(tt.text)
+		if r.AgencyID != tt.agency || r.Region != tt.region {
+			t.Errorf("Route(%q) = %s region %q, want %s region %q\n%s", tt.text, r.AgencyID, r.Region, tt.agency, tt.region, strings.Join(r.Explain, "\n"))
+		}
+	}
+}
+
 // TestRouteKindWordStaysATopicWord: the kind word of a place ("desa
 // lamajang", "kabupaten malang") names where, and is still a word of the
 // complaint: a village road, a village head.

@@ -77,6 +77,10 @@ type Regions struct {
 	regencies []Region
 	byCode    map[string]Region
 	districts int
+	// ownName is each region's own name, normalised and without its kind
+	// word ("pinrang" for Kabupaten Pinrang), to tell it from its other
+	// aliases (ownName).
+	ownName map[string]string
 
 	// Villages whose name tells one regency or city (villages.csv): name →
 	// index in regencies. Kept apart from phrases so that their long names
@@ -105,7 +109,7 @@ var (
 // codes, 38 provinces and 514 regencies/cities — and returns every problem
 // at once, each naming the file and line.
 func LoadRegions(dir string) (*Regions, error) {
-	r := &Regions{byCode: map[string]Region{}, phrases: map[string]int32{}, firstMax: map[string]uint8{}}
+	r := &Regions{byCode: map[string]Region{}, ownName: map[string]string{}, phrases: map[string]int32{}, firstMax: map[string]uint8{}}
 	var errs []error
 	fail := func(file string, line int, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("regions: %s:%d: %s", file, line, fmt.Sprintf(format, args...)))
@@ -125,6 +129,7 @@ func LoadRegions(dir string) (*Regions, error) {
 			}
 			p := Region{Code: code, Name: name, Kind: KindProvince, Province: code, Short: short}
 			r.byCode[code] = p
+			r.ownName[code] = normalizePhrase(name)
 			r.provinces = append(r.provinces, p)
 		}
 	})
@@ -153,6 +158,14 @@ func LoadRegions(dir string) (*Regions, error) {
 			}
 			g := Region{Code: code, Name: name, Kind: kind, Province: prov, Short: short}
 			r.byCode[code] = g
+			own := name
+			for _, k := range []string{"Kabupaten Administrasi ", "Kota Administrasi ", "Kabupaten ", "Kota "} {
+				if rest, ok := strings.CutPrefix(own, k); ok {
+					own = rest
+					break
+				}
+			}
+			r.ownName[code] = normalizePhrase(own)
 			r.regencies = append(r.regencies, g)
 		}
 	})
@@ -365,6 +378,14 @@ func readTable(path string, header []string, row func(line int, fields []string)
 		line, _ := cr.FieldPos(0)
 		row(line, rec)
 	}
+}
+
+// ownNamed reports whether words (a match's Words) end with the own name
+// of region code ("kab pinrang" and "pinrang" for Kabupaten Pinrang, not
+// "lembang" for Kabupaten Bandung Barat).
+func (r *Regions) ownNamed(code, words string) bool {
+	name := r.ownName[code]
+	return name != "" && strings.HasSuffix(words, name) && (len(words) == len(name) || words[len(words)-len(name)-1] == ' ')
 }
 
 // Get returns the province, regency or city with the given code.

@@ -333,6 +333,8 @@ var handAliases = []handAlias{
 	{name: "Daerah Khusus Ibukota Jakarta", alias: "daerah khusus jakarta"}, {name: "Daerah Khusus Ibukota Jakarta", alias: "djakarta"},
 	{name: "Daerah Khusus Ibukota Jakarta", alias: "provinsi dki jakarta"}, {name: "Daerah Khusus Ibukota Jakarta", alias: "pemprov dki"},
 	{name: "Daerah Khusus Ibukota Jakarta", alias: "dki jakarta"},
+	// Suku dinas (sudin): the city branches of Jakarta's provincial offices, found nowhere else.
+	{name: "Daerah Khusus Ibukota Jakarta", alias: "sudin"}, {name: "Daerah Khusus Ibukota Jakarta", alias: "suku dinas"},
 	{name: "Jawa Barat", alias: "jabar"}, {name: "Jawa Tengah", alias: "jateng"}, {name: "Jawa Timur", alias: "jatim"},
 	{name: "Daerah Istimewa Yogyakarta", alias: "diy"}, {name: "Daerah Istimewa Yogyakarta", alias: "pemda diy"},
 	{name: "Daerah Istimewa Yogyakarta", alias: "yogyakarta", shared: true},
