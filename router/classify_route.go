@@ -306,12 +306,13 @@ func (c *Classifier) pickRegion(norm string, ms []RegionMatch) (RegionMatch, boo
 		if len(m.Ambiguous) == 0 {
 			score += 8
 		}
-		// Between two places named as plainly, the region's own name beats
-		// another of its aliases (a town or district: "di lembang pinrang"
+		// Between two places named as plainly, the region's own name or a
+		// district named as one ("kec sape") beats another alias (a town:
+		// "di lembang pinrang"
 		// is the village word of Toraja and Kabupaten Pinrang, not Lembang
 		// in Bandung Barat), and a place the text comes from ("SKPWNI dari
 		// ambon … capil maluku tengah") yields to the place it is in.
-		if c.regions.ownNamed(g.Code, m.Words) {
+		if m.ViaDistrict || c.regions.ownNamed(g.Code, m.Words) {
 			score += 2
 		}
 		if originWord[wordAt(norm, m.Start-1)] {

@@ -358,6 +358,10 @@ func TestRoutePicksThePlaceMeant(t *testing.T) {
 		{"capil ambon blm terbitkan KK baru, sdh sebulan", "pemkot-81.71", "81.71"},
 		{"rsud moewardi kls 3 penuh, ibu sy 2 hari di lorong IGD", "pemprov-33", "33.72"},
 		{"klotok penyeberangan di marabahan tdk ada pelampung", "pemkab-63.04", "63.04"},
+		{"pkm di kec sape sdh 3 bln tdk ada dokter, pasien parah hrs dibawa ke kota bima", "pemkab-52.06", "52.06"},
+		{"LAMPU JALAN DARI JAM GADANG KE PASAR BAWAH BNYK YG PADAM", "pemkot-13.75", "13.75"},
+		{"gaji PPPK paruh waktu pemkab sumbawa blm dibayar dr januari", "pemkab-52.04", "52.04"},
+		{"panti sosial lansia milik dinsos provinsi kaltim di samarinda, makanan cuma nasi", "pemprov-64", "64.72"},
 		{"kapal penyeberangan di kab barito kuala tdk ada pelampung", "kemenhub", "63.04"},
 	}
 	for _, tt := range tests {

@@ -406,4 +406,12 @@ var handAliases = []handAlias{
 	{name: "Kota Ambon", alias: "haulussy"}, {name: "Kota Jambi", alias: "raden mattaher", context: "place"},
 	{name: "Kota Kendari", alias: "bahteramas"}, {name: "Kota Pontianak", alias: "soedarso", context: "place"},
 	{name: "Kota Semarang", alias: "tugurejo"}, {name: "Kota Semarang", alias: "amino gondohutomo"},
+	{name: "Kota Banda Aceh", alias: "rsudza"},
+	// Nicknames and landmarks citizens name instead of the town ("trotoar jl pajajaran kota
+	// hujan", "lampu jalan dari jam gadang ke pasar bawah").
+	{name: "Kota Bogor", alias: "kota hujan"}, {name: "Kota Bandung", alias: "kota kembang"},
+	{name: "Kota Surabaya", alias: "kota pahlawan"}, {name: "Kota Yogyakarta", alias: "kota gudeg"},
+	{name: "Kota Yogyakarta", alias: "malioboro"}, {name: "Kota Bukittinggi", alias: "jam gadang"},
+	{name: "Kota Jayapura", alias: "youtefa"}, {name: "Kota Administrasi Jakarta Pusat", alias: "monas"},
+	{name: "Kota Administrasi Jakarta Pusat", alias: "tanah abang"},
 }
