@@ -125,9 +125,35 @@ func (t Templates) Validate() error {
 // Render fills a template.
 func (t Templates) Render(name string, v Vars) string { return render(t[name], v) }
 
+// render substitutes the placeholders in one pass. (A strings.Replacer
+// built per reply cost more than the reply: it is made for a table used
+// many times.) Any other brace is kept as written.
 func render(tpl string, v Vars) string {
-	if !strings.Contains(tpl, "{") {
+	i := strings.IndexByte(tpl, '{')
+	if i < 0 {
 		return tpl
 	}
-	return strings.NewReplacer("{ticket}", string(v.Ticket), "{agency}", v.Agency, "{state}", StateLabel(v.State)).Replace(tpl)
+	var b strings.Builder
+	b.Grow(len(tpl) + 40)
+	for i >= 0 {
+		b.WriteString(tpl[:i])
+		tpl = tpl[i:]
+		switch {
+		case strings.HasPrefix(tpl, "{ticket}"):
+			b.WriteString(string(v.Ticket))
+			tpl = tpl[len("{ticket}"):]
+		case strings.HasPrefix(tpl, "{agency}"):
+			b.WriteString(v.Agency)
+			tpl = tpl[len("{agency}"):]
+		case strings.HasPrefix(tpl, "{state}"):
+			b.WriteString(StateLabel(v.State))
+			tpl = tpl[len("{state}"):]
+		default:
+			b.WriteByte('{')
+			tpl = tpl[1:]
+		}
+		i = strings.IndexByte(tpl, '{')
+	}
+	b.WriteString(tpl)
+	return b.String()
 }

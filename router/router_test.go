@@ -805,3 +805,19 @@ func TestDispatcherReleasesEarlierLeasesBeforeHandOvers(t *testing.T) {
 	cancel()
 	<-done
 }
+
+func TestRenderPlaceholders(t *testing.T) {
+	v := Vars{Ticket: "1234567897", Agency: "Pemkab {state}", State: "selesai"}
+	for _, tt := range []struct{ tpl, want string }{
+		{"Tiket {ticket}.", "Tiket 1234567897."},
+		{"{ticket}/{ticket} {agency}: {state}", "1234567897/1234567897 Pemkab {state}: " + StateLabel("selesai")},
+		{"tanpa kurung", "tanpa kurung"},
+		{"{ {tiket} {", "{ {tiket} {"},
+		{"{ticket", "{ticket"},
+		{"}{ticket}{", "}1234567897{"},
+	} {
+		if got := render(tt.tpl, v); got != tt.want {
+			t.Errorf("render(%q) = %q, want %q", tt.tpl, got, tt.want)
+		}
+	}
+}
