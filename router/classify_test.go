@@ -372,6 +372,25 @@ func TestRoutePicksThePlaceMeant(t *testing.T) {
 	}
 }
 
+// TestRouteRegionalWords: everyday words of regional speech reach the
+// lexicon through the slang table, and "ka" (the regional "ke") is no train.
+func TestRouteRegionalWords(t *testing.T) {
+	c := sharedClassifier(t)
+	tests := []struct{ text, category, agency string }{
+		{"dalan kampung nang kota madiun ajur, nek udan dadi blumbang", "PEKERJAAN UMUM DAN PENATAAN RUANG", "pemkot-35.77"},
+		{"banyu ledeng di martapura kab banjar karuh wan bahabu, kada kawa gasan mandi", "ENERGI DAN SUMBER DAYA ALAM", "pemkab-63.03"},
+		{"pak, beta mau lapor mar seng tau musti ka mana", OtherCategory, TriageAgency},
+		{"KA sri lelawangsa medan-binjai telat trs 1 jam, ac mati", "PERHUBUNGAN", "kai"},
+	}
+	for _, tt := range tests {
+		_, r := c.Route(tt.text)
+		main, _, _ := strings.Cut(strings.ReplaceAll(r.Category, "\u00a0", " "), " > ")
+		if main != tt.category || r.AgencyID != tt.agency {
+			t.Errorf("Route(%q) = %q %s, want %q %s\n%s", tt.text, r.Category, r.AgencyID, tt.category, tt.agency, strings.Join(r.Explain, "\n"))
+		}
+	}
+}
+
 // TestRouteKindWordStaysATopicWord: the kind word of a place ("desa
 // lamajang", "kabupaten malang") names where, and is still a word of the
 // complaint: a village road, a village head.

@@ -477,6 +477,8 @@ var placeWords = map[string]bool{
 	"pemda": true, "kesehatan": true, "pendidikan": true, "sosial": true, "kebersihan": true, "pantai": true,
 	"alun": true, "kejaksaan": true, "pengadilan": true, "imigrasi": true, "lapas": true, "rutan": true,
 	"kua": true, "bpn": true, "pertanahan": true, "satpol": true, "pp": true, "damkar": true,
+	// Mobile services named after their town ("samsat keliling medan", "puskesmas keliling").
+	"keliling": true,
 }
 
 // maxMatchWords bounds the word positions Match keeps on the stack; longer

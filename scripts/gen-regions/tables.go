@@ -406,7 +406,7 @@ var handAliases = []handAlias{
 	{name: "Kota Ambon", alias: "haulussy"}, {name: "Kota Jambi", alias: "raden mattaher", context: "place"},
 	{name: "Kota Kendari", alias: "bahteramas"}, {name: "Kota Pontianak", alias: "soedarso", context: "place"},
 	{name: "Kota Semarang", alias: "tugurejo"}, {name: "Kota Semarang", alias: "amino gondohutomo"},
-	{name: "Kota Banda Aceh", alias: "rsudza"},
+	{name: "Kota Banda Aceh", alias: "rsudza"}, {name: "Kota Banda Aceh", alias: "rsuza"},
 	// Nicknames and landmarks citizens name instead of the town ("trotoar jl pajajaran kota
 	// hujan", "lampu jalan dari jam gadang ke pasar bawah").
 	{name: "Kota Bogor", alias: "kota hujan"}, {name: "Kota Bandung", alias: "kota kembang"},
