@@ -325,7 +325,36 @@ func (c *Classifier) pickRegion(norm string, ms []RegionMatch) (RegionMatch, boo
 	if best < 0 {
 		return RegionMatch{}, false
 	}
-	return ms[best], true
+	m := ms[best]
+	// A bare name of both a city and a regency means the city, unless the
+	// text is about a village: cities have kelurahan, regencies desa ("jalan
+	// desa … di malang" is Kabupaten Malang).
+	if len(m.Ambiguous) > 0 && hasVillageWord(norm) {
+		if g, ok := c.regions.Get(m.Code); ok && g.Kind == KindCity {
+			for _, alt := range m.Ambiguous {
+				if a, ok := c.regions.Get(alt); ok && a.Kind == KindRegency && a.Province == g.Province {
+					m.Code = alt
+					break
+				}
+			}
+		}
+	}
+	return m, true
+}
+
+// villageWord are words only a village (desa, in a regency) has.
+var villageWord = map[string]bool{
+	"desa": true, "dusun": true, "kades": true, "pemdes": true, "nagari": true, "gampong": true, "pekon": true,
+}
+
+// hasVillageWord reports whether the normalised text has a villageWord.
+func hasVillageWord(norm string) bool {
+	for w := range strings.FieldsSeq(norm) {
+		if villageWord[w] {
+			return true
+		}
+	}
+	return false
 }
 
 // originWord before a place makes it where something comes from.

@@ -361,6 +361,10 @@ func TestRoutePicksThePlaceMeant(t *testing.T) {
 		{"pkm di kec sape sdh 3 bln tdk ada dokter, pasien parah hrs dibawa ke kota bima", "pemkab-52.06", "52.06"},
 		{"LAMPU JALAN DARI JAM GADANG KE PASAR BAWAH BNYK YG PADAM", "pemkot-13.75", "13.75"},
 		{"gaji PPPK paruh waktu pemkab sumbawa blm dibayar dr januari", "pemkab-52.04", "52.04"},
+		{"jalan ka lembur jampangkulon sukabumi ruksak, lubangna sagede", "pemkab-32.02", "32.02"},
+		{"jalan ke kantor pos sukabumi ruksak, lubangna sagede", "pemkot-32.72", "32.72"},
+		{"jalan desa kami di malang rusak parah", "pemkab-35.07", "35.07"},
+		{"jalan di malang rusak parah", "pemkot-35.73", "35.73"},
 		{"panti sosial lansia milik dinsos provinsi kaltim di samarinda, makanan cuma nasi", "pemprov-64", "64.72"},
 		{"kapal penyeberangan di kab barito kuala tdk ada pelampung", "kemenhub", "63.04"},
 	}

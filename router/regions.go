@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -577,11 +578,40 @@ func (r *Regions) Match(text string) []RegionMatch {
 		rm := RegionMatch{Code: e.codes[0], Words: matchWords(text, m.clean, m.pos, i, i+n), Start: i, End: i + n}
 		if len(e.codes) > 1 {
 			rm.Ambiguous = e.codes[1:]
+			if d := m.districtBefore(i, e.codes); d != "" {
+				// "jampangkulon sukabumi": a district of one of them,
+				// named right before, tells which.
+				rm.Code, rm.Ambiguous = d, nil
+			}
 		}
 		out = appendMatch(out, rm)
 		i += n
 	}
 	return r.resolve(out)
+}
+
+// districtBefore returns the one of codes that has a district named by the
+// one to three words just before word i, or "".
+func (m *matcher) districtBefore(i int, codes []string) string {
+	for n := 1; n <= 3 && i-n >= 0; n++ {
+		e, found := m.lookup(i-n, i)
+		if !found || len(e.district) == 0 {
+			continue
+		}
+		pick := ""
+		for _, d := range e.district {
+			if slices.Contains(codes, d) {
+				if pick != "" {
+					return "" // a district of several of them
+				}
+				pick = d
+			}
+		}
+		if pick != "" {
+			return pick
+		}
+	}
+	return ""
 }
 
 // appendMatch appends with room for a few matches at the first, so that a
