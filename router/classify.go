@@ -140,9 +140,10 @@ type Classifier struct {
 
 // pattern is one lexicon word or phrase, as word ids.
 type pattern struct {
-	words []int32
-	text  string    // normalised words, for explanations
-	post  []posting // topics it counts for; empty for a rule signal only
+	words   []int32
+	text    string    // normalised words, for explanations
+	post    []posting // topics it counts for; empty for a rule signal only
+	neutral bool      // claims its words and counts for nothing (topicsFile.Neutral)
 }
 
 type posting struct {
@@ -350,6 +351,10 @@ type topicsFile struct {
 	StemExceptions []string     `yaml:"stem_exceptions"`
 	Taxonomy       taxonomyYAML `yaml:"taxonomy"`
 	Topics         []topicYAML  `yaml:"topics"`
+	// Neutral are phrases that hold a topic word but say nothing about a
+	// topic ("mohon bantuan", "makan gaji buta"): they claim their words,
+	// like a longer phrase does, and count for no topic.
+	Neutral []string `yaml:"neutral"`
 }
 
 // taxonomyYAML says how the names of the category tree count as weak
@@ -553,6 +558,14 @@ func (c *Classifier) buildTopics(tf topicsFile) []error {
 	}
 	index := map[string]int32{}
 	c.patternIndex = index
+	for i, n := range tf.Neutral {
+		p, err := c.patternFor(n, index)
+		if err != nil {
+			bad("neutral["+strconv.Itoa(i)+"]", "%q: %v", n, err)
+			continue
+		}
+		c.patterns[p].neutral = true
+	}
 	seen := map[string]bool{}
 	for i, t := range tf.Topics {
 		f := "topics[" + strconv.Itoa(i) + "]"
@@ -633,6 +646,11 @@ func (c *Classifier) buildTopics(tf topicsFile) []error {
 				cb.parts = append(cb.parts, alts)
 			}
 			c.combos = append(c.combos, cb)
+		}
+	}
+	for _, n := range tf.Neutral {
+		if p, err := c.patternFor(n, index); err == nil && len(c.patterns[p].post) > 0 {
+			bad("neutral", "%q is also a term of topic %s", n, c.topics[c.patterns[p].post[0].topic].id)
 		}
 	}
 	return errs

@@ -195,6 +195,7 @@ func TestLoadClassifierReportsEveryProblem(t *testing.T) {
 	cfg := copyRouting(t, map[string]func(string) string{
 		TopicsFile: func(s string) string {
 			s = replace("category: PEKERJAAN UMUM DAN PENATAAN RUANG\n    sub: INFRASTRUKTUR JALAN", "category: PEKERJAAN JALAN\n    sub: INFRASTRUKTUR JALAN")(s)
+			s = replace("  - gaji buta\n", "  - gaji buta\n  - jembatan roboh\n")(s)
 			return replace("      jembatan putus: 5", "      jembatan putus: 50")(s)
 		},
 		RulesFile: replace("agency: kemen-pu\n  - id: jalan-provinsi", "agency: kemen-jalan\n  - id: jalan-provinsi"),
@@ -210,6 +211,7 @@ func TestLoadClassifierReportsEveryProblem(t *testing.T) {
 		`topics.yaml: topics[`, `jembatan putus`, `weight "50"`,
 		`rules.yaml: rules[1] (jalan-nasional).agency: "kemen-jalan" is not an agency of the directory`,
 		`slang.yaml: slang.yag: expansion word "yg" is itself a key`,
+		`topics.yaml: neutral: "jembatan roboh" is also a term of topic jembatan`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)
@@ -387,6 +389,25 @@ func TestRouteRegionalWords(t *testing.T) {
 		{"KA sri lelawangsa medan-binjai telat trs 1 jam, ac mati", "PERHUBUNGAN", "kai"},
 	}
 	for _, tt := range tests {
+		_, r := c.Route(tt.text)
+		main, _, _ := strings.Cut(strings.ReplaceAll(r.Category, "\u00a0", " "), " > ")
+		if main != tt.category || r.AgencyID != tt.agency {
+			t.Errorf("Route(%q) = %q %s, want %q %s\n%s", tt.text, r.Category, r.AgencyID, tt.category, tt.agency, strings.Join(r.Explain, "\n"))
+		}
+	}
+}
+
+// TestRouteNeutralPhrases: a plea or an idiom that holds a topic word is no
+// topic, and the same word still counts beside a real one.
+func TestRouteNeutralPhrases(t *testing.T) {
+	c := sharedClassifier(t)
+	for _, tt := range []struct{ text, category, agency string }{
+		{"mohon bantuannya pak", OtherCategory, TriageAgency},
+		{"BAPAK IBU PEJABAT MAKAN GAJI BUTA SEMUA", OtherCategory, TriageAgency},
+		{"kapan dananya cair pak sdh lama nunggu", OtherCategory, TriageAgency},
+		{"mohon bantuan pak, PKH sy sdh 3 bulan tdk cair", "SOSIAL DAN KESEJAHTERAAN", "kemensos"},
+		{"gaji sy di pabrik belum dibayar 3 bulan, mohon bantuan", "KETENAGAKERJAAN", "kemnaker"},
+	} {
 		_, r := c.Route(tt.text)
 		main, _, _ := strings.Cut(strings.ReplaceAll(r.Category, "\u00a0", " "), " > ")
 		if main != tt.category || r.AgencyID != tt.agency {
