@@ -10,12 +10,6 @@ import (
 	"github.com/sp4n-lapor/sms1708/parser"
 )
 
-// minTopicConfidence is the confidence below which the best topic is not
-// taken for the complaint's category (TOPIK LAINNYA). It is the default
-// routing threshold, and independent of the configured one: a stricter
-// threshold sends more to triage without blurring their categories.
-const minTopicConfidence = 0.35
-
 // strengthScale sets how fast the confidence grows with the winning score:
 // one strong phrase (weight ~6) gives ~0.8 before the margin is applied.
 const strengthScale = 4.0
@@ -86,17 +80,13 @@ func (c *Classifier) RouteCommand(cmd parser.Command) Route {
 			conf += fmt.Sprintf(" vs %.1f %s", s2, c.catNames[k2])
 		}
 		r.Explain = append(r.Explain, conf+")")
-		if r.Confidence < minTopicConfidence {
-			// A topic this unsure is no clear topic: the triage desk gets
-			// it as TOPIK LAINNYA ("kapan dananya cair pak", "tlg bantu sy
-			// pak, anak sakit"). A clear topic below the routing threshold
-			// keeps its category (the labelling policy).
+		if !c.strongCategory(s, k1) && r.Confidence < c.min {
+			// Only a few words of the taxonomy's names, and not enough of
+			// them: that is no topic. Lexicon evidence below the threshold
+			// keeps its category on the way to triage (labelling policy:
+			// "with the category still set when the topic is clear").
 			r.Category = OtherCategory
-			if c.strongCategory(s, k1) {
-				r.Explain = append(r.Explain, "topik belum jelas → "+OtherCategory)
-			} else {
-				r.Explain = append(r.Explain, "hanya kata lemah dari nama kategori → "+OtherCategory)
-			}
+			r.Explain = append(r.Explain, "hanya kata lemah dari nama kategori → "+OtherCategory)
 		}
 	}
 	if regionOK {
