@@ -367,6 +367,7 @@ func TestRoutePicksThePlaceMeant(t *testing.T) {
 		{"jalan ke kantor pos sukabumi ruksak, lubangna sagede", "pemkot-32.72", "32.72"},
 		{"jalan desa kami di malang rusak parah", "pemkab-35.07", "35.07"},
 		{"jalan di malang rusak parah", "pemkot-35.73", "35.73"},
+		{"guru di SMPN 3 sungai penuh sering tdk masuk, murid pulang pagi", "pemkot-15.72", "15.72"},
 		{"panti sosial lansia milik dinsos provinsi kaltim di samarinda, makanan cuma nasi", "pemprov-64", "64.72"},
 		{"kapal penyeberangan di kab barito kuala tdk ada pelampung", "kemenhub", "63.04"},
 	}

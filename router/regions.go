@@ -482,6 +482,13 @@ var placeWords = map[string]bool{
 	"keliling": true,
 }
 
+// schoolWords end a school's name before its number ("smp negeri 3",
+// "sdn 2" → "sd negeri 2", "mts 1").
+var schoolWords = map[string]bool{
+	"negeri": true, "swasta": true, "sd": true, "smp": true, "sma": true, "smk": true, "slb": true,
+	"mi": true, "mts": true, "ma": true, "man": true, "min": true, "sdit": true, "smpit": true, "paud": true, "tk": true,
+}
+
 // maxMatchWords bounds the word positions Match keeps on the stack; longer
 // texts spill to the heap.
 const maxMatchWords = 96
@@ -683,6 +690,17 @@ func (m *matcher) lookup(i, j int) (*phraseEntry, bool) {
 	return &m.r.entries[idx], true
 }
 
+// isNumber reports whether word i is all digits.
+func (m *matcher) isNumber(i int) bool {
+	p := m.pos[i]
+	for k := p[0]; k < p[1]; k++ {
+		if c := m.text[k]; c < '0' || c > '9' {
+			return false
+		}
+	}
+	return p[1] > p[0]
+}
+
 // isIn reports whether word i is in set.
 func (m *matcher) isIn(i int, set map[string]bool) bool {
 	k, s, _ := m.key(i, i+1)
@@ -765,6 +783,10 @@ func (m *matcher) placeOK(i, j int, e *phraseEntry) bool {
 	// The last words of an SMS: citizens sign off with their town ("… air
 	// masuk rumah awak. padang").
 	if i > 0 && j == len(m.pos) {
+		return true
+	}
+	// A school's number and its town: "SMPN 3 Sungai Penuh", "SDN 2 Padang".
+	if i > 1 && m.isNumber(i-1) && m.isIn(i-2, schoolWords) {
 		return true
 	}
 	// Right after the name of one of its own districts ("pasar kliwon solo").

@@ -413,5 +413,11 @@ var handAliases = []handAlias{
 	{name: "Kota Surabaya", alias: "kota pahlawan"}, {name: "Kota Yogyakarta", alias: "kota gudeg"},
 	{name: "Kota Yogyakarta", alias: "malioboro"}, {name: "Kota Bukittinggi", alias: "jam gadang"},
 	{name: "Kota Jayapura", alias: "youtefa"}, {name: "Kota Administrasi Jakarta Pusat", alias: "monas"},
-	{name: "Kota Administrasi Jakarta Pusat", alias: "tanah abang"},
+	{name: "Kota Administrasi Jakarta Pusat", alias: "tanah abang"}, {name: "Kota Administrasi Jakarta Pusat", alias: "senen"},
+	{name: "Kota Administrasi Jakarta Pusat", alias: "kemayoran"}, {name: "Kota Administrasi Jakarta Timur", alias: "kampung rambutan"},
+	{name: "Kota Administrasi Jakarta Timur", alias: "pulo gadung"}, {name: "Kota Administrasi Jakarta Timur", alias: "pulogadung"},
+	{name: "Kota Administrasi Jakarta Timur", alias: "cawang"}, {name: "Kota Administrasi Jakarta Barat", alias: "kalideres"},
+	{name: "Kota Administrasi Jakarta Utara", alias: "tanjung priok"}, {name: "Kota Administrasi Jakarta Utara", alias: "ancol"},
+	{name: "Kota Administrasi Jakarta Selatan", alias: "lebak bulus"}, {name: "Kota Administrasi Jakarta Selatan", alias: "blok m"},
+	{name: "Kabupaten Badung", alias: "pantai kuta"}, {name: "Kota Yogyakarta", alias: "stasiun tugu"},
 }
