@@ -309,11 +309,11 @@ func (c *Classifier) pickRegion(norm string, ms []RegionMatch) (RegionMatch, boo
 			score += 8
 		}
 		// Between two places named as plainly, the region's own name or a
-		// district named as one ("kec sape") beats another alias (a town:
-		// "di lembang pinrang"
-		// is the village word of Toraja and Kabupaten Pinrang, not Lembang
-		// in Bandung Barat), and a place the text comes from ("SKPWNI dari
-		// ambon … capil maluku tengah") yields to the place it is in.
+		// district named as one ("kec sape") beats another alias, such as
+		// a town ("di lembang pinrang" is Toraja's village word and
+		// Kabupaten Pinrang, not Lembang in Bandung Barat); and a place the
+		// text comes from ("SKPWNI dari ambon … capil maluku tengah")
+		// yields to the place it is in.
 		if m.ViaDistrict || c.regions.ownNamed(g.Code, m.Words) {
 			score += 2
 		}
