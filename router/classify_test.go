@@ -406,6 +406,9 @@ func TestRouteNeutralPhrases(t *testing.T) {
 		{"mohon bantuannya pak", OtherCategory, TriageAgency},
 		{"BAPAK IBU PEJABAT MAKAN GAJI BUTA SEMUA", OtherCategory, TriageAgency},
 		{"kapan dananya cair pak sdh lama nunggu", OtherCategory, TriageAgency},
+		{"SELAMAT HARI RAYA IDUL FITRI BAPAK GUBERNUR & KELUARGA, MOHON MAAF LAHIR BATIN", OtherCategory, TriageAgency},
+		{"BLT desa kapan cair pak? desa sebelah sdh dr bulan lalu", "PEMBANGUNAN DESA, DAERAH TERTINGGAL, DAN TRANSMIGRASI", TriageAgency},
+		{"pemerintah pusat wajibkan 20% dana desa utk ketahanan pangan", "PEMBANGUNAN DESA, DAERAH TERTINGGAL, DAN TRANSMIGRASI", "kemendes"},
 		{"mohon bantuan pak, PKH sy sdh 3 bulan tdk cair", "SOSIAL DAN KESEJAHTERAAN", "kemensos"},
 		{"gaji sy di pabrik belum dibayar 3 bulan, mohon bantuan", "KETENAGAKERJAAN", "kemnaker"},
 	} {

@@ -478,8 +478,9 @@ var placeWords = map[string]bool{
 	"pemda": true, "kesehatan": true, "pendidikan": true, "sosial": true, "kebersihan": true, "pantai": true,
 	"alun": true, "kejaksaan": true, "pengadilan": true, "imigrasi": true, "lapas": true, "rutan": true,
 	"kua": true, "bpn": true, "pertanahan": true, "satpol": true, "pp": true, "damkar": true,
-	// Mobile services named after their town ("samsat keliling medan", "puskesmas keliling").
-	"keliling": true,
+	// Mobile services named after their town ("samsat keliling medan", "puskesmas keliling"),
+	// and towns' bus services ("halte trans padang").
+	"keliling": true, "trans": true,
 }
 
 // schoolWords end a school's name before its number ("smp negeri 3",

@@ -419,5 +419,5 @@ var handAliases = []handAlias{
 	{name: "Kota Administrasi Jakarta Timur", alias: "cawang"}, {name: "Kota Administrasi Jakarta Barat", alias: "kalideres"},
 	{name: "Kota Administrasi Jakarta Utara", alias: "tanjung priok"}, {name: "Kota Administrasi Jakarta Utara", alias: "ancol"},
 	{name: "Kota Administrasi Jakarta Selatan", alias: "lebak bulus"}, {name: "Kota Administrasi Jakarta Selatan", alias: "blok m"},
-	{name: "Kabupaten Badung", alias: "pantai kuta"}, {name: "Kota Yogyakarta", alias: "stasiun tugu"},
+	{name: "Kabupaten Badung", alias: "pantai kuta"}, {name: "Kabupaten Sabu Raijua", alias: "sabu", context: "place"}, {name: "Kota Yogyakarta", alias: "stasiun tugu"},
 }
