@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sp4n-lapor/sms1708/router"
 	"github.com/sp4n-lapor/sms1708/store"
@@ -393,4 +394,83 @@ func TestReceiptSegmentsMatchedConcurrentlySettleTheRow(t *testing.T) {
 	if got := count(t, h.db, "SELECT count(*) FROM receipts WHERE outbox_id IS NULL"); got != 0 {
 		t.Errorf("%d receipts left unmatched, want 0", got)
 	}
+}
+
+// A reply of one segment is settled by its final receipt in one statement;
+// a contradicting final receipt matched in the same batch wins (failed),
+// and receipts matched by several matchers at once settle the row once.
+func TestReceiptSingleSegmentSettles(t *testing.T) {
+	t.Run("not delivered wins within a batch", func(t *testing.T) {
+		h := newDLRHarness(t)
+		id := h.sending("6281234567890")
+		h.sent(id, "D1") // normalised: 209
+		submitAll(t, h.in, &h.seq,
+			store.Inbound{Operator: "telkomsel", Bind: "telkomsel/0", Command: 5, SourceAddr: "6281234567890", DestAddr: "1708",
+				ESMClass: 0x04, Raw: []byte{1}, Receipt: true, DLR: delivered("209")},
+			store.Inbound{Operator: "telkomsel", Bind: "telkomsel/0", Command: 5, SourceAddr: "6281234567890", DestAddr: "1708",
+				ESMClass: 0x04, Raw: []byte{2}, Receipt: true, DLR: &store.DLR{MessageID: "209", State: "UNDELIVERABLE", Final: true, Err: "gsm:027"}})
+		var ids []int64
+		rows, err := h.db.Pool().Query(t.Context(), "SELECT id FROM receipts WHERE message_id = '209' ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var rid int64
+			if err := rows.Scan(&rid); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, rid)
+		}
+		if rows.Err() != nil || len(ids) != 2 {
+			t.Fatalf("receipts %v, %v", ids, rows.Err())
+		}
+		if n, err := h.rm.Match(t.Context(), ids); err != nil || n != 2 {
+			t.Fatalf("Match = %d, %v; want 2", n, err)
+		}
+		o := h.outbox(id)
+		if o.State != "failed" || !strings.Contains(o.LastError, "UNDELIVERABLE") || !strings.Contains(o.LastError, "gsm:027") {
+			t.Errorf("outbox row: state %q, last_error %q; want failed with the undeliverable receipt", o.State, o.LastError)
+		}
+	})
+	t.Run("matched at once by several matchers", func(t *testing.T) {
+		h := newDLRHarness(t)
+		const n = 20
+		ids := make([]int64, n)
+		var recs []store.Inbound
+		for i := range ids {
+			ids[i] = h.sending(fmt.Sprintf("62814%08d", i))
+			h.sent(ids[i], fmt.Sprintf("%X", 0x3000+i))
+			for range 2 { // the SMSC repeats the receipt
+				recs = append(recs, store.Inbound{Operator: "telkomsel", Bind: "telkomsel/0", Command: 5,
+					SourceAddr: "6281234567890", DestAddr: "1708", ESMClass: 0x04, Raw: []byte{byte(i)}, Receipt: true,
+					DLR: delivered(strconv.Itoa(0x3000 + i))})
+			}
+		}
+		submitAll(t, h.in, &h.seq, recs...)
+		rows, err := h.db.Pool().Query(t.Context(), "SELECT id FROM receipts WHERE outbox_id IS NULL")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil || len(rids) != 2*n {
+			t.Fatalf("%d unmatched receipts, %v; want %d", len(rids), err, 2*n)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, len(rids))
+		for _, rid := range rids {
+			wg.Go(func() {
+				if _, err := h.rm.Match(t.Context(), []int64{rid}); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if got := count(t, h.db, "SELECT count(*) FROM outbox WHERE state = 'delivered'"); got != n {
+			t.Errorf("%d rows delivered, want %d", got, n)
+		}
+	})
 }
