@@ -127,15 +127,46 @@ UPDATE outbox o SET
 FROM verdict v
 WHERE o.id = v.outbox_id AND o.state = 'sent'`
 
-// settle locks the outbox rows receipts were just matched to and applies
-// settleSQL to those still 'sent'.
+// settleSingleSQL ends the given 'sent' outbox rows of one segment that
+// have a final receipt, in one statement: failed when a final receipt is not
+// DELIVERED (the first such is the reason), delivered otherwise. A row of
+// one segment has no other segment's receipt to wait for, so the lock and
+// the counting of settleSQL are not needed; a second transaction settling
+// the same row waits for the first's row lock and then finds it no longer
+// 'sent'. It returns the rows it ended.
+const settleSingleSQL = `
+UPDATE outbox o SET
+    state = CASE WHEN r.state = 'DELIVERED' THEN 'delivered' ELSE 'failed' END,
+    last_error = CASE WHEN r.state = 'DELIVERED' THEN o.last_error
+                      ELSE left('receipt for ' || r.message_id || ': ' || r.state || coalesce(' err:' || r.err, ''), 500) END
+FROM (SELECT DISTINCT ON (outbox_id) outbox_id, message_id, state, err FROM receipts
+      WHERE outbox_id = ANY($1) AND final
+      ORDER BY outbox_id, state = 'DELIVERED', id) r
+WHERE o.id = r.outbox_id AND o.state = 'sent' AND cardinality(o.smsc_ids) = 1
+RETURNING o.id`
+
+// settle ends the outbox rows receipts were just matched to: those of one
+// segment at once (settleSingleSQL, nearly every reply), the others by
+// locking those still 'sent' and applying settleSQL.
 func settle(ctx context.Context, tx pgx.Tx, outboxIDs []int64) error {
 	if len(outboxIDs) == 0 {
 		return nil
 	}
 	slices.Sort(outboxIDs)
 	outboxIDs = slices.Compact(outboxIDs)
-	rows, err := tx.Query(ctx, lockSentSQL, outboxIDs)
+	rows, err := tx.Query(ctx, settleSingleSQL, outboxIDs)
+	if err != nil {
+		return fmt.Errorf("settle outbox: %w", err)
+	}
+	done, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("settle outbox: %w", err)
+	}
+	if len(done) == len(outboxIDs) {
+		return nil
+	}
+	outboxIDs = slices.DeleteFunc(outboxIDs, func(id int64) bool { return slices.Contains(done, id) })
+	rows, err = tx.Query(ctx, lockSentSQL, outboxIDs)
 	if err != nil {
 		return fmt.Errorf("settle outbox: lock: %w", err)
 	}
