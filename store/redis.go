@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -107,42 +106,67 @@ func (r *Redis) WithKeyPrefix(prefix string) *Redis {
 func (r *Redis) KeyPrefix() string { return r.prefix }
 
 // allowScript counts one send in the current window and returns the count.
-// INCR and PEXPIRE run in one script so that a client dying between them
-// cannot leave a counter without an expiry.
+// allowScript is the shared budget's pacing (GCRA, the "generic cell rate
+// algorithm" of ATM networks): the key holds the operator's theoretical
+// arrival time, the moment at which the budget is spent evenly up to now; a
+// send may go when that moment is no further ahead than the burst
+// tolerance, and then pushes it one interval on. Reading and writing it in
+// one script keeps instances from taking the same slot. Times are
+// microseconds of the caller's clock.
 var allowScript = redis.NewScript(`
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil or tat < now then tat = now end
+if tat - burst > now then
+  return tat - burst - now
 end
-return n`)
+tat = tat + interval
+redis.call('SET', KEYS[1], tostring(tat), 'PX', math.floor((tat - now) / 1000) + 1000)
+return 0`)
+
+// budgetBurst is how far ahead of an even spacing the shared budget lets
+// sends go: one second of the rate, as much as the fixed per-second window
+// this replaced allowed after an idle spell. Under a backlog the budget is
+// spent and sends go out evenly, one per interval. (A 100 ms tolerance was
+// tried: in the medium chaos run's baseline, 200 MO/s against 150 submits/s,
+// it cost throughput — 113 complaints answered/s instead of 142 — and let
+// handed-over replies outwait their leases.)
+const budgetBurst = time.Second
 
 // Allow takes one send from operator's shared budget of tps sends per
-// second, counted across every instance in a fixed one-second window (key
-// <prefix>tps:<operator>:<unix second>). It returns 0 when the send may go
-// now, otherwise how long until the next window, when the caller should ask
-// again. Windows follow each instance's clock, so instances must keep
-// their clocks in step (NTP); a window a little off costs a little burst,
-// never a lost message. A tps of 0 or less means no limit.
+// second, counted across every instance (key <prefix>tps:<operator>). It
+// returns 0 when the send may go now, otherwise how long until it may ask
+// again. The budget is paced, not counted per second: under a backlog sends
+// are spread evenly at tps a second, instead of a whole second's budget
+// going out at once when each second begins. A
+// burst of that kind is what an SMSC that measures its limit over a shorter
+// span throttles, and what a crash catches in flight, sent but not yet
+// recorded (each of those is sent again after the restart). Instances use
+// their own clocks, so they must keep them in step (NTP); a clock a little
+// off costs a little burst, never a lost message. A tps of 0 or less means
+// no limit.
 func (r *Redis) Allow(ctx context.Context, operator string, tps int) (time.Duration, error) {
 	if tps <= 0 {
 		return 0, nil
 	}
-	now := r.now()
-	sec := now.Unix()
-	key := r.prefix + "tps:" + operator + ":" + strconv.FormatInt(sec, 10)
+	now := r.now().UnixMicro()
+	interval := int64(time.Second/time.Microsecond) / int64(tps)
+	if interval < 1 {
+		interval = 1
+	}
+	key := r.prefix + "tps:" + operator
 	ctx, cancel := withDefaultTimeout(ctx, time.Second)
 	defer cancel()
-	// The key outlives its second by one more, so that a late INCR from a
-	// slow client finds it rather than starting a counter that never
-	// expires in time.
-	n, err := allowScript.Run(ctx, r.client, []string{key}, 2000).Int64()
+	wait, err := allowScript.Run(ctx, r.client, []string{key}, now, interval, budgetBurst.Microseconds()).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("store: tps budget: %w", err)
 	}
-	if n <= int64(tps) {
+	if wait <= 0 {
 		return 0, nil
 	}
-	return time.Unix(sec+1, 0).Sub(now), nil
+	return time.Duration(wait) * time.Microsecond, nil
 }
 
 func withDefaultTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {

@@ -36,10 +36,12 @@ func openTestRedis(t *testing.T, prefix string, clock *atomic.Int64) *Redis {
 	return r
 }
 
-// Two instances sharing one operator's budget never allow more than tps
-// sends in a window between them, tell the others when the next window
-// opens, and get a fresh budget in it.
-func TestAllowSharesTheBudgetAcrossInstances(t *testing.T) {
+// Two instances sharing one operator's budget pace their sends between
+// them: at one instant only the burst tolerance goes (100 ms of the rate),
+// the others are told when the next slot opens, and from then on one send
+// goes per interval, whichever instance asks — tps a second, evenly, never
+// a second's budget at once.
+func TestAllowPacesTheSharedBudget(t *testing.T) {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	prefix := "sms1708test:" + hex.EncodeToString(b) + ":"
@@ -47,44 +49,64 @@ func TestAllowSharesTheBudgetAcrossInstances(t *testing.T) {
 	clock.Store(time.Unix(1_900_000_000, 300*int64(time.Millisecond)).UnixNano())
 	instances := []*Redis{openTestRedis(t, prefix, &clock), openTestRedis(t, prefix, &clock)}
 
-	const tps = 50
-	window := func() (allowed int64) {
-		var n atomic.Int64
-		var wg sync.WaitGroup
-		for g := range 8 {
-			r := instances[g%2]
-			wg.Go(func() {
-				for range 20 {
-					wait, err := r.Allow(t.Context(), "telkomsel", tps)
-					switch {
-					case err != nil:
-						t.Error(err)
-						return
-					case wait == 0:
-						n.Add(1)
-					case wait != 700*time.Millisecond:
-						t.Errorf("wait = %v, want 700ms (to the next second)", wait)
-					}
+	const tps = 50 // one send every 20 ms
+	const interval = 20 * time.Millisecond
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 8 {
+		r := instances[g%2]
+		wg.Go(func() {
+			for range 20 {
+				wait, err := r.Allow(t.Context(), "telkomsel", tps)
+				switch {
+				case err != nil:
+					t.Error(err)
+					return
+				case wait == 0:
+					allowed.Add(1)
+				case wait > budgetBurst+interval:
+					t.Errorf("wait = %v, want at most %v", wait, budgetBurst+interval)
 				}
-			})
+			}
+		})
+	}
+	wg.Wait()
+	if got, want := allowed.Load(), int64(budgetBurst/interval)+1; got != want {
+		t.Errorf("at one instant: %d sends allowed of 160 asked, want %d (the burst tolerance)", got, want)
+	}
+	// A second later, step by step: one send per interval, the next ask in
+	// the same step waits for the next slot.
+	total := 0
+	for step := range int(time.Second / interval) {
+		clock.Add(int64(interval))
+		r := instances[step%2]
+		for ask := 0; ; ask++ {
+			wait, err := r.Allow(t.Context(), "telkomsel", tps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wait > 0 {
+				if ask != 1 {
+					t.Fatalf("step %d: %d sends allowed, want 1", step, ask)
+				}
+				if wait > interval {
+					t.Fatalf("step %d: wait %v, want at most %v", step, wait, interval)
+				}
+				break
+			}
+			total++
 		}
-		wg.Wait()
-		return n.Load()
 	}
-	if got := window(); got != tps {
-		t.Errorf("first second: %d sends allowed of 160 asked, want %d", got, tps)
-	}
-	clock.Add(int64(time.Second))
-	if got := window(); got != tps {
-		t.Errorf("next second: %d sends allowed, want %d", got, tps)
+	if total != tps {
+		t.Errorf("over one second: %d sends, want %d", total, tps)
 	}
 	// Another operator's budget is its own.
 	if wait, err := instances[0].Allow(t.Context(), "indosat", tps); err != nil || wait != 0 {
 		t.Errorf("indosat: Allow = %v, %v; want 0", wait, err)
 	}
-	// Windows expire by themselves.
-	ttl, err := instances[0].client.PTTL(t.Context(), prefix+"tps:telkomsel:1900000001").Result()
-	if err != nil || ttl <= 0 || ttl > 2*time.Second {
-		t.Errorf("window key TTL = %v, %v; want (0, 2s]", ttl, err)
+	// The key expires by itself once the budget is idle.
+	ttl, err := instances[0].client.PTTL(t.Context(), prefix+"tps:telkomsel").Result()
+	if limit := budgetBurst + interval + time.Second; err != nil || ttl <= 0 || ttl > limit {
+		t.Errorf("budget key TTL = %v, %v; want (0, %v]", ttl, err, limit)
 	}
 }
