@@ -123,7 +123,7 @@ if tat - burst > now then
   return tat - burst - now
 end
 tat = tat + interval
-redis.call('SET', KEYS[1], tostring(tat), 'PX', math.floor((tat - now) / 1000) + 1000)
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
 return 0`)
 
 // budgetBurst is how far ahead of an even spacing the shared budget lets
