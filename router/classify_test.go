@@ -383,26 +383,19 @@ func TestRoutePicksThePlaceMeant(t *testing.T) {
 // lexicon through the slang table, and "ka" (the regional "ke") is no train.
 func TestRouteRegionalWords(t *testing.T) {
 	c := sharedClassifier(t)
-	tests := []struct{ text, category, agency string }{
+	checkMainAndAgency(t, c, []mainAgencyCase{
 		{"dalan kampung nang kota madiun ajur, nek udan dadi blumbang", "PEKERJAAN UMUM DAN PENATAAN RUANG", "pemkot-35.77"},
 		{"banyu ledeng di martapura kab banjar karuh wan bahabu, kada kawa gasan mandi", "ENERGI DAN SUMBER DAYA ALAM", "pemkab-63.03"},
 		{"pak, beta mau lapor mar seng tau musti ka mana", OtherCategory, TriageAgency},
 		{"KA sri lelawangsa medan-binjai telat trs 1 jam, ac mati", "PERHUBUNGAN", "kai"},
-	}
-	for _, tt := range tests {
-		_, r := c.Route(tt.text)
-		main, _, _ := strings.Cut(strings.ReplaceAll(r.Category, "\u00a0", " "), " > ")
-		if main != tt.category || r.AgencyID != tt.agency {
-			t.Errorf("Route(%q) = %q %s, want %q %s\n%s", tt.text, r.Category, r.AgencyID, tt.category, tt.agency, strings.Join(r.Explain, "\n"))
-		}
-	}
+	})
 }
 
 // TestRouteNeutralPhrases: a plea or an idiom that holds a topic word is no
 // topic, and the same word still counts beside a real one.
 func TestRouteNeutralPhrases(t *testing.T) {
 	c := sharedClassifier(t)
-	for _, tt := range []struct{ text, category, agency string }{
+	checkMainAndAgency(t, c, []mainAgencyCase{
 		{"mohon bantuannya pak", OtherCategory, TriageAgency},
 		{"BAPAK IBU PEJABAT MAKAN GAJI BUTA SEMUA", OtherCategory, TriageAgency},
 		{"kapan dananya cair pak sdh lama nunggu", OtherCategory, TriageAgency},
@@ -411,7 +404,17 @@ func TestRouteNeutralPhrases(t *testing.T) {
 		{"pemerintah pusat wajibkan 20% dana desa utk ketahanan pangan", "PEMBANGUNAN DESA, DAERAH TERTINGGAL, DAN TRANSMIGRASI", "kemendes"},
 		{"mohon bantuan pak, PKH sy sdh 3 bulan tdk cair", "SOSIAL DAN KESEJAHTERAAN", "kemensos"},
 		{"gaji sy di pabrik belum dibayar 3 bulan, mohon bantuan", "KETENAGAKERJAAN", "kemnaker"},
-	} {
+	})
+}
+
+// mainAgencyCase is a text with the main category and agency it must get.
+type mainAgencyCase struct{ text, category, agency string }
+
+// checkMainAndAgency routes each text and compares its main category (plain
+// spaces) and agency.
+func checkMainAndAgency(t *testing.T, c *Classifier, cases []mainAgencyCase) {
+	t.Helper()
+	for _, tt := range cases {
 		_, r := c.Route(tt.text)
 		main, _, _ := strings.Cut(strings.ReplaceAll(r.Category, "\u00a0", " "), " > ")
 		if main != tt.category || r.AgencyID != tt.agency {

@@ -80,7 +80,7 @@ type Regions struct {
 	districts int
 	// ownName is each region's own name, normalised and without its kind
 	// word ("pinrang" for Kabupaten Pinrang), to tell it from its other
-	// aliases (ownName).
+	// aliases (ownNamed).
 	ownName map[string]string
 
 	// Villages whose name tells one regency or city (villages.csv): name →

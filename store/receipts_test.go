@@ -101,6 +101,26 @@ func (h *dlrHarness) receive(dlr *store.DLR) {
 	}
 }
 
+// matchEachAtOnce matches every receipt in a transaction of its own, all
+// at the same time, as matchers of several instances would.
+func (h *dlrHarness) matchEachAtOnce(receiptIDs []int64) {
+	h.t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(receiptIDs))
+	for _, rid := range receiptIDs {
+		wg.Go(func() {
+			if _, err := h.rm.Match(h.t.Context(), []int64{rid}); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		h.t.Error(err)
+	}
+}
+
 func (h *dlrHarness) outbox(id int64) store.OutboxRow {
 	h.t.Helper()
 	o, err := h.db.OutboxByID(h.t.Context(), id)
@@ -371,23 +391,11 @@ func TestReceiptSegmentsMatchedConcurrentlySettleTheRow(t *testing.T) {
 		}
 		return id
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 2*n)
-	for i := range n {
-		for part := range 2 {
-			rid := receiptOf(0x2000 + 2*i + part)
-			wg.Go(func() {
-				if _, err := h.rm.Match(t.Context(), []int64{rid}); err != nil {
-					errs <- err
-				}
-			})
-		}
+	var rids []int64
+	for i := range 2 * n {
+		rids = append(rids, receiptOf(0x2000+i))
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	h.matchEachAtOnce(rids)
 	if got := count(t, h.db, "SELECT count(*) FROM outbox WHERE state = 'delivered'"); got != n {
 		t.Errorf("%d two-segment rows delivered, want %d", got, n)
 	}
@@ -455,20 +463,7 @@ func TestReceiptSingleSegmentSettles(t *testing.T) {
 		if err != nil || len(rids) != 2*n {
 			t.Fatalf("%d unmatched receipts, %v; want %d", len(rids), err, 2*n)
 		}
-		var wg sync.WaitGroup
-		errs := make(chan error, len(rids))
-		for _, rid := range rids {
-			wg.Go(func() {
-				if _, err := h.rm.Match(t.Context(), []int64{rid}); err != nil {
-					errs <- err
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
+		h.matchEachAtOnce(rids)
 		if got := count(t, h.db, "SELECT count(*) FROM outbox WHERE state = 'delivered'"); got != n {
 			t.Errorf("%d rows delivered, want %d", got, n)
 		}
