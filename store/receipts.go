@@ -96,9 +96,8 @@ RETURNING r.outbox_id`
 // follows it counts the receipts with a snapshot taken after the lock: of
 // two transactions matching receipts of two segments of one row, the
 // second waits here for the first to commit and then sees both receipts.
-// FOR NO KEY UPDATE, not FOR UPDATE: matching a receipt has already taken
-// a KEY SHARE lock on the row (the receipts → outbox foreign key), which
-// FOR UPDATE would wait for — two such transactions would deadlock.
+// FOR NO KEY UPDATE is the lock the settling's own UPDATE takes (it changes
+// no key): enough to put two settlings of one row in turn.
 const lockSentSQL = `SELECT id FROM outbox WHERE id = ANY($1) AND state = 'sent' ORDER BY id FOR NO KEY UPDATE`
 
 // settleSQL ends the given 'sent' outbox rows whose receipts are final:
