@@ -42,6 +42,10 @@ const (
 	defaultFloodSize     = 20
 	loadPollInterval     = 100 * time.Millisecond
 	loadSubmitQueueDepth = 4096
+	// defaultReceiptDelay: Indonesian SMSCs report DELIVRD seconds after the submit, once the
+	// handset has the reply; one second keeps runs short and still lets the daemon record its
+	// submit before the receipt comes, as it does in service.
+	defaultReceiptDelay = time.Second
 )
 
 // loadOptions are the flags of smscsim load.
@@ -69,6 +73,7 @@ type loadOptions struct {
 	settle       time.Duration
 	disconnects  int
 	discWithin   time.Duration
+	receiptDelay time.Duration // how long after a submit_sm_resp its DELIVRD receipt is sent
 	// hold, when not nil, keeps the SMSCs up after the replies settled until hold reaches
 	// EOF (or holdMax), still recording submits: cmd/chaos closes it once the database shows
 	// no reply in flight, so that a reply resent after a crash is seen (and counted).
@@ -111,6 +116,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 3*time.Minute, "after the last first send, how long to keep redelivering")
 	fs.DurationVar(&o.replyWait, "reply-wait", 2*time.Minute, "after the drain, how long to wait for replies")
 	fs.DurationVar(&o.settle, "settle", 2*time.Second, "replies have settled when none came for this long")
+	fs.DurationVar(&o.receiptDelay, "receipt-delay", defaultReceiptDelay, "send each DELIVRD receipt this long after its submit_sm_resp, as an SMSC does once the handset has the reply (0: at once)")
 	fs.IntVar(&o.disconnects, "disconnects", 0, "cut every SMSC connection this many times at random moments (fault injection)")
 	fs.DurationVar(&o.discWithin, "disconnect-within", 0, "the disconnects fall in 10%–80% of this (default: the expected send time)")
 	hold := fs.Bool("hold", false, "after the replies settle, keep the SMSCs up until stdin closes (for cmd/chaos)")
@@ -208,6 +214,9 @@ func (o *loadOptions) validate() error {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("--%s %s: want more than 0", d.name, d.v))
 		}
+	}
+	if o.receiptDelay < 0 {
+		errs = append(errs, fmt.Errorf("--receipt-delay %s: want 0 or more", o.receiptDelay))
 	}
 	if o.disconnects < 0 {
 		errs = append(errs, errors.New("--disconnects must not be negative"))
@@ -465,6 +474,7 @@ func runLoad(ctx context.Context, o loadOptions, logger *slog.Logger, stdout io.
 			MessageIDs:      mids,
 			ReceiptIDs:      &rids,
 			AutoReceipt:     oc.AutoReceipt == nil || *oc.AutoReceipt,
+			ReceiptDelay:    o.receiptDelay,
 			DefaultAlphabet: def,
 		})
 		if err != nil {

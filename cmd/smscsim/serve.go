@@ -50,6 +50,9 @@ type operatorConfig struct {
 	Password string `yaml:"password"`
 	// AutoReceipt: a DELIVRD receipt after each submit_sm that asks for one (default true).
 	AutoReceipt *bool `yaml:"auto_receipt"`
+	// ReceiptDelay: how long after the submit_sm_resp the automatic receipt is sent (default 0:
+	// at once).
+	ReceiptDelay time.Duration `yaml:"receipt_delay"`
 	// EnquireLink: how often the SMSC sends enquire_link (default 0: never).
 	EnquireLink time.Duration `yaml:"enquire_link"`
 	// MessageIDs and ReceiptIDs: "hex" (default) or "decimal".
@@ -149,6 +152,9 @@ func (c config) validate() error {
 		if op.EnquireLink < 0 {
 			errs = append(errs, fmt.Errorf("%s: negative enquire_link", where))
 		}
+		if op.ReceiptDelay < 0 {
+			errs = append(errs, fmt.Errorf("%s: negative receipt_delay", where))
+		}
 		if _, err := parseIDFormat(op.MessageIDs); err != nil {
 			errs = append(errs, fmt.Errorf("%s: message_ids: %w", where, err))
 		}
@@ -229,6 +235,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 			MessageIDs:      mids,
 			ReceiptIDs:      &rids,
 			AutoReceipt:     auto,
+			ReceiptDelay:    op.ReceiptDelay,
 			DefaultAlphabet: def,
 		})
 		if err != nil {

@@ -88,6 +88,10 @@ type Config struct {
 	// AutoReceipt: after each accepted submit_sm that asks for a receipt (registered_delivery
 	// bits 1–0 = 01), send a DELIVRD receipt to a bound receiver.
 	AutoReceipt bool
+	// ReceiptDelay is how long after the submit_sm_resp an automatic receipt is sent (0: at
+	// once). A real SMSC sends DELIVRD when the handset has the message, seconds later; a
+	// receipt sent at once reaches the ESME before it has recorded its own submit.
+	ReceiptDelay time.Duration
 
 	// Faults are the initial misbehaviours; change them later with SetFaults.
 	Faults Faults

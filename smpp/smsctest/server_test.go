@@ -617,6 +617,35 @@ func TestAutoReceipt(t *testing.T) {
 	}
 }
 
+// With ReceiptDelay the receipt comes that long after the submit_sm_resp, not before: what
+// the session sends at once is the answer to a later request.
+func TestAutoReceiptDelay(t *testing.T) {
+	const delay = 300 * time.Millisecond
+	s := newServer(t, Config{AutoReceipt: true, ReceiptDelay: delay})
+	c := dial(t, s.Addr())
+	c.mustBind(smpp.CmdBindTransceiver)
+	c.send(&smpp.PDU{CommandID: smpp.CmdSubmitSM, SourceAddr: "1708", DestTON: 1, DestNPI: 1, DestAddr: "6281234567890",
+		RegisteredDelivery: 1, ShortMessage: gsm(t, "Terima kasih")})
+	resp := c.read()
+	answered := time.Now()
+	if resp.CommandID != smpp.CmdSubmitSM|smpp.RespBit {
+		t.Fatalf("got %s, want submit_sm_resp first", smpp.CommandName(resp.CommandID))
+	}
+	c.send(&smpp.PDU{CommandID: smpp.CmdEnquireLink})
+	if p := c.read(); p.CommandID != smpp.CmdEnquireLink|smpp.RespBit {
+		t.Fatalf("got %s, want enquire_link_resp before the delayed receipt", smpp.CommandName(p.CommandID))
+	}
+	frame, err := c.readFrame(waitLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(answered); waited < delay {
+		t.Errorf("receipt %s after the submit_sm_resp, want at least %s", waited, delay)
+	}
+	p := checkReceipt(t, frame, "6281234567890", "1708", resp.MessageID, "DELIVRD", 2)
+	c.send(&smpp.PDU{CommandID: smpp.CmdDeliverSM | smpp.RespBit, Seq: p.Seq})
+}
+
 func TestEnquireLinkAndGenericNack(t *testing.T) {
 	s := newServer(t, Config{})
 	c := dial(t, s.Addr())

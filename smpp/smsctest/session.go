@@ -328,6 +328,15 @@ func (ss *session) handleSubmit(p *smpp.PDU, wg *sync.WaitGroup) bool {
 			srv.wg.Add(1)
 			go func() {
 				defer srv.wg.Done()
+				if d := srv.cfg.ReceiptDelay; d > 0 {
+					t := time.NewTimer(d)
+					defer t.Stop()
+					select {
+					case <-srv.ctx.Done():
+						return
+					case <-t.C:
+					}
+				}
 				srv.autoReceipt(sub, id)
 			}()
 		}
