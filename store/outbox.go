@@ -86,7 +86,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) (
 const claimOutboxSQL = `
 WITH due AS (
     SELECT id FROM outbox
-    WHERE state IN ('pending', 'sending') -- the partial index outbox_active
+    WHERE active -- the partial index outbox_active: state is pending or sending
       AND ((state = 'pending' AND next_attempt_at <= now())
         OR (state = 'sending' AND lease_until < now()))
     ORDER BY id
@@ -312,7 +312,7 @@ func (db *DB) ReleaseLeases(ctx context.Context) (int, error) {
 // or being sent.
 func (db *DB) PendingOutbox(ctx context.Context) (int, error) {
 	var n int
-	err := db.pool.QueryRow(ctx, "SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')").Scan(&n)
+	err := db.pool.QueryRow(ctx, "SELECT count(*) FROM outbox WHERE active").Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: pending outbox: %w", err)
 	}
@@ -326,7 +326,7 @@ func (db *DB) OutboxStats(ctx context.Context) (pending, sending int, oldest tim
 	var secs float64
 	err = db.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'sending'),
 		coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
-		FROM outbox WHERE state IN ('pending', 'sending')`).Scan(&pending, &sending, &secs)
+		FROM outbox WHERE active`).Scan(&pending, &sending, &secs)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("store: outbox stats: %w", err)
 	}

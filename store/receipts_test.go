@@ -469,3 +469,45 @@ func TestReceiptSingleSegmentSettles(t *testing.T) {
 		}
 	})
 }
+
+// The state changes of an outbox row that keep it active (leased, given
+// back) or done (sent → delivered) are HOT updates: no new index entries
+// (migration 008). Leaving pending/sending is not, and shows the counter
+// tells them apart.
+func TestOutboxStateChangesAreHOT(t *testing.T) {
+	h := newDLRHarness(t)
+	ctx := t.Context()
+	id := h.sending("6281234567890")
+	tx, err := h.db.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	hot := func() int64 {
+		t.Helper()
+		var n int64
+		if err := tx.QueryRow(ctx, `SELECT pg_stat_get_xact_tuples_hot_updated('outbox'::regclass)`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	steps := []struct {
+		name string
+		sql  string
+		hot  bool
+	}{
+		{"lease given back", `UPDATE outbox SET state = 'pending', lease_until = NULL WHERE id = $1`, true},
+		{"leased again", `UPDATE outbox SET state = 'sending', lease_until = now() + interval '1 minute', attempts = attempts + 1 WHERE id = $1`, true},
+		{"sent", `UPDATE outbox SET state = 'sent', lease_until = NULL, smsc_ids = '{1A}', sent_at = now() WHERE id = $1`, false},
+		{"delivered", `UPDATE outbox SET state = 'delivered' WHERE id = $1`, true},
+	}
+	for _, s := range steps {
+		before := hot()
+		if _, err := tx.Exec(ctx, s.sql, id); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if got := hot() - before; (got == 1) != s.hot {
+			t.Errorf("%s: %d HOT updates, want HOT %v", s.name, got, s.hot)
+		}
+	}
+}
