@@ -175,7 +175,7 @@ func (db *DB) CompleteOutbox(ctx context.Context, results []router.SendResult) e
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("store: complete outbox: commit: %w", err)
 	}
-	if withSegments {
+	if withSegments && db.receiptsWaiting() {
 		// The outcomes are recorded; receipts that came before them are
 		// matched now that the segments are visible to everyone (see
 		// "Matching runs in both directions"). A failure here loses

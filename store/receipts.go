@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,6 +35,15 @@ import (
 // takes the receipts it matches with FOR UPDATE SKIP LOCKED, and the one
 // that finds a receipt locked leaves it to the one holding it. A periodic
 // sweep covers a matcher that stopped between a commit and its match.
+//
+// In service a receipt comes seconds after its submit_sm_resp, so the
+// matching that follows CompleteOutbox nearly always finds nothing; it
+// costs a statement and a transaction per batch of outcomes. CompleteOutbox
+// therefore matches only while this instance knows receipts are waiting
+// (receiptsWaiting): one of its receipt matches is under way, or left a
+// receipt unmatched, or its sweep found one, within receiptsWaitingFor. A
+// receipt stored by another instance and not matched there is found by the
+// sweep.
 //
 // A matched outbox row in state 'sent' becomes 'delivered' when every
 // segment has a final DELIVERED receipt, and 'failed', with the receipt's
@@ -330,11 +340,45 @@ func (rm *ReceiptMatcher) Match(ctx context.Context, receiptIDs []int64) (int, e
 	if len(receiptIDs) == 0 {
 		return 0, nil
 	}
+	w := &rm.db.waiting
+	w.matching.Add(1)
 	n, err := rm.db.matchWith(ctx, matchReceiptsSQL, receiptIDs)
+	if err != nil || n < len(receiptIDs) {
+		// Some may wait for their submit_sm_resp to be recorded (or were
+		// matched already: telling CompleteOutbox to look costs only a
+		// statement).
+		w.unmatchedAt.Store(time.Now().UnixNano())
+	}
+	w.matching.Add(-1) // after unmatchedAt: receiptsWaiting sees one or the other
 	if err != nil {
 		return 0, fmt.Errorf("store: match receipts: %w", err)
 	}
 	return n, nil
+}
+
+// receiptsWaitingFor is how long after a receipt match left a receipt
+// unmatched CompleteOutbox keeps matching receipts to the rows it records
+// sent. Receipts that come before their submit_sm_resp is recorded come
+// milliseconds before it; the sweep finds any later.
+const receiptsWaitingFor = time.Minute
+
+// receiptWatch is what this instance knows of receipts waiting for their
+// outbox row (see "Matching runs in both directions").
+type receiptWatch struct {
+	matching    atomic.Int32 // receipt matches under way
+	unmatchedAt atomic.Int64 // when a match last left a receipt unmatched, Unix ns
+}
+
+// receiptsWaiting reports whether a receipt of this instance may be waiting
+// for a segment just committed: a receipt match is under way (its snapshot
+// may predate the commit), or one left a receipt unmatched lately.
+func (db *DB) receiptsWaiting() bool {
+	w := &db.waiting
+	if w.matching.Load() > 0 {
+		return true
+	}
+	at := w.unmatchedAt.Load()
+	return at != 0 && time.Since(time.Unix(0, at)) < receiptsWaitingFor
 }
 
 // Sweep tries every unmatched receipt of the last Window again, a batch
@@ -372,6 +416,11 @@ func (rm *ReceiptMatcher) Sweep(ctx context.Context) (int, error) {
 		return total, fmt.Errorf("store: sweep receipts: %w", err)
 	}
 	rm.m.dlrUnmatched.Set(float64(n))
+	if total > 0 || n > 0 {
+		// Receipts came before their responses were recorded, perhaps on
+		// another instance's binds: CompleteOutbox looks for them again.
+		rm.db.waiting.unmatchedAt.Store(time.Now().UnixNano())
+	}
 	return total, nil
 }
 

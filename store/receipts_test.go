@@ -40,7 +40,14 @@ type dlrHarness struct {
 
 func newDLRHarness(t *testing.T) *dlrHarness {
 	t.Helper()
-	h := &dlrHarness{t: t, db: storetest.DB(t), reg: prometheus.NewRegistry()}
+	return newDLRHarnessOn(t, storetest.DB(t))
+}
+
+// newDLRHarnessOn is newDLRHarness on a given (migrated) database: an
+// instance of its own when another harness or DB shares the schema.
+func newDLRHarnessOn(t *testing.T, db *store.DB) *dlrHarness {
+	t.Helper()
+	h := &dlrHarness{t: t, db: db, reg: prometheus.NewRegistry()}
 	h.db.SetSubmitIDNormalizer(hexToDecimal)
 	m := store.NewMetrics(h.reg)
 	m.SetOperators([]string{"telkomsel"})
@@ -173,6 +180,45 @@ func TestReceiptMatchesTheOutboxRow(t *testing.T) {
 				t.Errorf("receipts matched: %+v", rs)
 			}
 		})
+	}
+}
+
+// A receipt stored and left unmatched by one instance, for a reply another
+// instance then records sent: the recording instance knows of no receipt
+// waiting and does not look (in service receipts come seconds after the
+// response); its sweep matches the receipt and settles the reply.
+func TestReceiptWaitingInAnotherInstance(t *testing.T) {
+	u := storetest.URL(t)
+	openDB := func() *store.DB {
+		db, err := store.Open(t.Context(), u, testLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(db.Close)
+		db.SetSubmitIDNormalizer(hexToDecimal)
+		return db
+	}
+	a := newDLRHarnessOn(t, openDB()) // sends the reply
+	b := newDLRHarnessOn(t, openDB()) // holds the bind the receipt comes on
+	id := a.sending("6281234567890")
+	b.receive(delivered("6699"))
+	a.sent(id, "1A2B")
+	if o := a.outbox(id); o.State != "sent" {
+		t.Fatalf("state %q right after the response, want sent (the receipt waits for a sweep)", o.State)
+	}
+	if n, err := a.rm.Sweep(t.Context()); err != nil || n != 1 {
+		t.Fatalf("sweep matched %d, %v; want 1", n, err)
+	}
+	if o := a.outbox(id); o.State != "delivered" {
+		t.Errorf("state %q after the sweep, want delivered", o.State)
+	}
+	// Now that instance a has seen a receipt wait, its next response is
+	// matched at once.
+	id2 := a.sending("6281234567891")
+	b.receive(delivered("6700"))
+	a.sent(id2, "1A2C")
+	if o := a.outbox(id2); o.State != "delivered" {
+		t.Errorf("second reply: state %q, want delivered at once", o.State)
 	}
 }
 

@@ -55,6 +55,7 @@ type DB struct {
 	policy   OutboxPolicy
 	normID   IDNormalizer // see SetSubmitIDNormalizer
 	instance string       // see SetInstance
+	waiting  receiptWatch // see receiptsWaiting
 }
 
 // Open connects to PostgreSQL at url (a postgres:// URL or a key=value DSN)
