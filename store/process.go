@@ -298,11 +298,16 @@ func (l txLookup) TicketsByNumber(ctx context.Context, numbers []router.TicketNu
 
 // RecentTickets implements router.Lookup: for each key, the oldest ticket
 // with it since the given time, through the partial index tickets_dedup.
+// One index probe per key (LATERAL … LIMIT 1), not "dedup_key = ANY($1)":
+// while the table grows faster than autovacuum analyses it, the planner
+// estimated the ANY form at thousands of rows and scanned the whole table,
+// hundreds of times per run.
 func (l txLookup) RecentTickets(ctx context.Context, keys []string, since time.Time) (map[string]router.TicketInfo, error) {
 	rows, err := l.tx.Query(ctx, `
-SELECT DISTINCT ON (dedup_key) `+ticketInfoColumns+`, dedup_key FROM tickets
-WHERE dedup_key = ANY($1) AND created_at >= $2
-ORDER BY dedup_key, created_at`, keys, since)
+SELECT t.*, k.key FROM unnest($1::text[]) AS k(key)
+CROSS JOIN LATERAL (SELECT `+ticketInfoColumns+` FROM tickets
+                    WHERE dedup_key = k.key AND created_at >= $2
+                    ORDER BY created_at LIMIT 1) t`, keys, since)
 	if err != nil {
 		return nil, fmt.Errorf("store: recent tickets: %w", err)
 	}

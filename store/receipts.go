@@ -142,16 +142,20 @@ WHERE o.id = v.outbox_id AND o.state = 'sent'`
 // one segment has no other segment's receipt to wait for, so the lock and
 // the counting of settleSQL are not needed; a second transaction settling
 // the same row waits for the first's row lock and then finds it no longer
-// 'sent'. It returns the rows it ended.
+// 'sent'. It returns the rows it ended. The receipts are looked up with one
+// index probe per row (LATERAL … LIMIT 1): the form "outbox_id = ANY($1)"
+// was planned as a scan of the whole table while statistics lagged behind
+// the matching, which sets outbox_id on every receipt.
 const settleSingleSQL = `
 UPDATE outbox o SET
     state = CASE WHEN r.state = 'DELIVERED' THEN 'delivered' ELSE 'failed' END,
     last_error = CASE WHEN r.state = 'DELIVERED' THEN o.last_error
                       ELSE left('receipt for ' || r.message_id || ': ' || r.state || coalesce(' err:' || r.err, ''), 500) END
-FROM (SELECT DISTINCT ON (outbox_id) outbox_id, message_id, state, err FROM receipts
-      WHERE outbox_id = ANY($1) AND final
-      ORDER BY outbox_id, state = 'DELIVERED', id) r
-WHERE o.id = r.outbox_id AND o.state = 'sent' AND cardinality(o.smsc_ids) = 1
+FROM unnest($1::bigint[]) AS u(id)
+CROSS JOIN LATERAL (SELECT message_id, state, err FROM receipts
+                    WHERE outbox_id = u.id AND final
+                    ORDER BY state = 'DELIVERED', id LIMIT 1) r
+WHERE o.id = u.id AND o.state = 'sent' AND cardinality(o.smsc_ids) = 1
 RETURNING o.id`
 
 // settle ends the outbox rows receipts were just matched to: those of one
