@@ -446,10 +446,11 @@ func (in *Ingest) insert(ctx context.Context, rows []ingestRow) ([]rowIDs, error
 		res, err = pgx.CollectRows(pgRows, func(r pgx.CollectableRow) (ordID, error) {
 			var v ordID
 			var msg, part, rct *int64
-			if err := r.Scan(&v.ord, &msg, &part, &rct); err != nil {
+			var matched *bool
+			if err := r.Scan(&v.ord, &msg, &part, &rct, &matched); err != nil {
 				return v, err
 			}
-			if rct != nil {
+			if rct != nil && (matched == nil || !*matched) {
 				v.receipt = *rct
 			}
 			if msg != nil {
@@ -651,8 +652,17 @@ func cleanText(s string) string {
 // its inbound row. Inbound ids are drawn up front
 // (nextval in a materialized CTE) so that every insert and the result can
 // refer to them; the result is one row per input, in input order (ord), with
-// the message, part and receipt ids or NULLs. The foreign keys to inbound are
-// checked at the end of the statement, when all the inserts are done.
+// the message, part and receipt ids or NULLs.
+//
+// A receipt whose SMSC id names a reply of one segment already recorded
+// sent (outbox_segments) is stored matched, and a final one settles that
+// reply — delivered, or failed with the receipt's state — in this same
+// statement: in service receipts come seconds after the response, so this
+// is nearly every receipt, and it needs neither a hand-off to the
+// ReceiptMatcher nor a transaction of its own (nor is there anything left
+// undone if the daemon dies after the commit). Receipts of longer replies,
+// and those that come before their response is recorded, are stored
+// unmatched and handed to the matcher (receipts.go).
 const ingestSQL = `
 WITH r AS MATERIALIZED (
     SELECT nextval('inbound_id_seq') AS inbound_id, u.*
@@ -695,13 +705,36 @@ prt AS (
     RETURNING id, inbound_id
 ),
 rct AS (
-    INSERT INTO receipts (inbound_id, operator, message_id, state, final, err, done_at, received_at)
-    SELECT inbound_id, operator, dlr_id, dlr_state, dlr_final, NULLIF(dlr_err, ''), dlr_done, received_at
-    FROM r WHERE kind = 'receipt' AND is_dlr
-    ORDER BY ord
-    RETURNING id, inbound_id
+    INSERT INTO receipts (inbound_id, operator, message_id, state, final, err, done_at, received_at,
+                          outbox_id, matched_at)
+    SELECT r.inbound_id, r.operator, r.dlr_id, r.dlr_state, r.dlr_final, NULLIF(r.dlr_err, ''), r.dlr_done,
+           r.received_at, seg.outbox_id, CASE WHEN seg.outbox_id IS NOT NULL THEN now() END
+    FROM r
+    -- One probe per receipt: the newest row that sent this id, if it has
+    -- one segment. (A join with a separate CTE of matches was planned as a
+    -- nested loop that ran the whole CTE again for every receipt.)
+    LEFT JOIN LATERAL (
+        SELECT n.outbox_id
+        FROM (SELECT s.outbox_id FROM outbox_segments s
+              WHERE s.operator = r.operator AND s.smsc_id = r.dlr_id
+              ORDER BY s.outbox_id DESC LIMIT 1) n
+        JOIN outbox o ON o.id = n.outbox_id
+        WHERE cardinality(o.smsc_ids) = 1) seg ON true
+    WHERE r.kind = 'receipt' AND r.is_dlr
+    ORDER BY r.ord
+    RETURNING id, inbound_id, outbox_id, state, final, message_id, err
+),
+settled AS (
+    UPDATE outbox o SET
+        state = CASE WHEN x.state = 'DELIVERED' THEN 'delivered' ELSE 'failed' END,
+        last_error = CASE WHEN x.state = 'DELIVERED' THEN o.last_error
+                          ELSE left('receipt for ' || x.message_id || ': ' || x.state || coalesce(' err:' || x.err, ''), 500) END
+    FROM (SELECT DISTINCT ON (outbox_id) outbox_id, message_id, state, err FROM rct
+          WHERE final AND outbox_id IS NOT NULL
+          ORDER BY outbox_id, state = 'DELIVERED', id) x
+    WHERE o.id = x.outbox_id AND o.state = 'sent'
 )
-SELECT r.ord, msg.id, prt.id, rct.id FROM r
+SELECT r.ord, msg.id, prt.id, rct.id, rct.outbox_id IS NOT NULL FROM r
 LEFT JOIN msg USING (inbound_id)
 LEFT JOIN prt USING (inbound_id)
 LEFT JOIN rct USING (inbound_id)

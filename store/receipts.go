@@ -24,6 +24,12 @@ import (
 // the SMSC wrote them; outbox_segments the normalised ones, one per
 // segment.
 //
+// Most receipts never reach the matching below: the ingest stores a
+// receipt of a reply of one segment already recorded sent matched, and
+// settles the reply in the same statement (ingestSQL). The rest — receipts
+// of longer replies, and receipts that came before their response was
+// recorded — are stored unmatched and matched here.
+//
 // Matching runs in both directions, each after the other side's data has
 // committed: the ReceiptMatcher matches receipts the ingest has committed
 // (told in-process), and CompleteOutbox, once the segments of the rows it

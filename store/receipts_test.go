@@ -95,8 +95,9 @@ func (h *dlrHarness) receive(dlr *store.DLR) {
 		rec.ESMClass = 0x20
 	}
 	submitAll(h.t, h.in, &h.seq, rec)
-	// The hand-off follows the ack.
-	if dlr != nil {
+	// A receipt stored unmatched is handed to the matcher after the ack; one
+	// the ingest matched (its reply of one segment was recorded sent) is not.
+	if dlr != nil && !h.matchedAtIngest(h.seq) {
 		waitFor(h.t, func() bool { h.mu.Lock(); defer h.mu.Unlock(); return len(h.receipt) > 0 })
 	}
 	h.mu.Lock()
@@ -106,6 +107,19 @@ func (h *dlrHarness) receive(dlr *store.DLR) {
 	if _, err := h.rm.Match(h.t.Context(), ids); err != nil {
 		h.t.Fatal(err)
 	}
+}
+
+// matchedAtIngest reports whether the receipt of the PDU with sequence
+// number seq was stored already matched.
+func (h *dlrHarness) matchedAtIngest(seq uint32) bool {
+	h.t.Helper()
+	var matched bool
+	err := h.db.Pool().QueryRow(h.t.Context(), `SELECT r.outbox_id IS NOT NULL FROM receipts r
+		JOIN inbound i ON i.id = r.inbound_id WHERE i.seq = $1`, int64(seq)).Scan(&matched)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return matched
 }
 
 // matchEachAtOnce matches every receipt in a transaction of its own, all
@@ -323,9 +337,11 @@ func TestReceiptUnknownOrUnparsableIsKept(t *testing.T) {
 func TestReceiptSweepMatchesWhatNobodyMatched(t *testing.T) {
 	h := newDLRHarness(t)
 	id := h.sending("6281234567890")
-	h.sent(id, "2A")
+	// The receipt comes before the response is recorded, and no matcher
+	// runs: the instance knows of no receipt waiting when it records it.
 	submitAll(t, h.in, &h.seq, store.Inbound{Operator: "telkomsel", Bind: "telkomsel/0", Command: 5,
 		SourceAddr: "6281234567890", DestAddr: "1708", ESMClass: 0x04, Raw: []byte{1}, Receipt: true, DLR: delivered("42")})
+	h.sent(id, "2A")
 	if o := h.outbox(id); o.State != "sent" {
 		t.Fatalf("state %q before any match, want sent", o.State)
 	}
@@ -457,7 +473,8 @@ func TestReceiptSingleSegmentSettles(t *testing.T) {
 	t.Run("not delivered wins within a batch", func(t *testing.T) {
 		h := newDLRHarness(t)
 		id := h.sending("6281234567890")
-		h.sent(id, "D1") // normalised: 209
+		// Both receipts come before the response is recorded (stored
+		// unmatched) and are matched together afterwards.
 		submitAll(t, h.in, &h.seq,
 			store.Inbound{Operator: "telkomsel", Bind: "telkomsel/0", Command: 5, SourceAddr: "6281234567890", DestAddr: "1708",
 				ESMClass: 0x04, Raw: []byte{1}, Receipt: true, DLR: delivered("209")},
@@ -478,6 +495,7 @@ func TestReceiptSingleSegmentSettles(t *testing.T) {
 		if rows.Err() != nil || len(ids) != 2 {
 			t.Fatalf("receipts %v, %v", ids, rows.Err())
 		}
+		h.sent(id, "D1") // normalised: 209
 		if n, err := h.rm.Match(t.Context(), ids); err != nil || n != 2 {
 			t.Fatalf("Match = %d, %v; want 2", n, err)
 		}
@@ -493,14 +511,17 @@ func TestReceiptSingleSegmentSettles(t *testing.T) {
 		var recs []store.Inbound
 		for i := range ids {
 			ids[i] = h.sending(fmt.Sprintf("62814%08d", i))
-			h.sent(ids[i], fmt.Sprintf("%X", 0x3000+i))
 			for range 2 { // the SMSC repeats the receipt
 				recs = append(recs, store.Inbound{Operator: "telkomsel", Bind: "telkomsel/0", Command: 5,
 					SourceAddr: "6281234567890", DestAddr: "1708", ESMClass: 0x04, Raw: []byte{byte(i)}, Receipt: true,
 					DLR: delivered(strconv.Itoa(0x3000 + i))})
 			}
 		}
+		// The receipts come first (stored unmatched), then the responses.
 		submitAll(t, h.in, &h.seq, recs...)
+		for i := range ids {
+			h.sent(ids[i], fmt.Sprintf("%X", 0x3000+i))
+		}
 		rows, err := h.db.Pool().Query(t.Context(), "SELECT id FROM receipts WHERE outbox_id IS NULL")
 		if err != nil {
 			t.Fatal(err)
@@ -556,4 +577,60 @@ func TestOutboxStateChangesAreHOT(t *testing.T) {
 			t.Errorf("%s: %d HOT updates, want HOT %v", s.name, got, s.hot)
 		}
 	}
+}
+
+// A receipt for a reply of one segment already recorded sent — the usual
+// case in service, where receipts come seconds after the response — is
+// stored matched and settles the reply in the ingest's own statement: no
+// hand-off to the matcher, no second transaction, nothing left for a crash
+// between the two.
+func TestReceiptSettledByTheIngest(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		dlr       *store.DLR
+		wantState string
+		wantErr   string
+	}{
+		{"delivered", delivered("4660"), "delivered", ""},
+		{"undeliverable", &store.DLR{MessageID: "4660", State: "UNDELIVERABLE", Final: true, Err: "gsm:001"}, "failed", "UNDELIVERABLE err:gsm:001"},
+		{"intermediate", &store.DLR{MessageID: "4660", State: "ENROUTE", Final: false}, "sent", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newDLRHarness(t)
+			id := h.sending("6281234567890")
+			h.sent(id, "1234")
+			h.receive(c.dlr)
+			if !h.matchedAtIngest(h.seq) {
+				t.Fatal("receipt stored unmatched, want matched by the ingest")
+			}
+			o := h.outbox(id)
+			if o.State != c.wantState || !strings.Contains(o.LastError, c.wantErr) {
+				t.Errorf("outbox row: state %q, last_error %q; want %q with %q", o.State, o.LastError, c.wantState, c.wantErr)
+			}
+			h.mu.Lock()
+			handed := h.receipt
+			h.mu.Unlock()
+			if len(handed) != 0 {
+				t.Errorf("receipts %v handed to the matcher, want none", handed)
+			}
+			rs, err := h.db.ReceiptsByOutbox(t.Context(), id)
+			if err != nil || len(rs) != 1 {
+				t.Errorf("receipts of the row: %+v, %v; want the one", rs, err)
+			}
+		})
+	}
+	t.Run("a reply of two segments is left to the matcher", func(t *testing.T) {
+		h := newDLRHarness(t)
+		id := h.sending("6281234567890")
+		h.sent(id, "1234", "1235")
+		submitAll(t, h.in, &h.seq, store.Inbound{Operator: "telkomsel", Bind: "telkomsel/0", Command: 5,
+			SourceAddr: "6281234567890", DestAddr: "1708", ESMClass: 0x04, Raw: []byte{1}, Receipt: true, DLR: delivered("4660")})
+		if h.matchedAtIngest(h.seq) {
+			t.Error("receipt of one segment of two matched by the ingest, want it left to the matcher")
+		}
+		waitFor(t, func() bool { h.mu.Lock(); defer h.mu.Unlock(); return len(h.receipt) == 1 })
+		if o := h.outbox(id); o.State != "sent" {
+			t.Errorf("state %q with one segment of two delivered, want sent", o.State)
+		}
+	})
 }
