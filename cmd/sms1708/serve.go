@@ -189,6 +189,7 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	goWG(&workWG, func() { _ = d.receipts.Run(workCtx) })
 	goWG(&workWG, func() { _ = d.dispatch.Run(workCtx) })
 	goWG(&workWG, func() { d.db.WatchOutbox(workCtx, d.stm, 5*time.Second) })
+	goWG(&workWG, func() { d.db.AnalyzeGrowing(workCtx, 2*time.Second) })
 	goWG(&ingestWG, func() { _ = d.ingest.Run(ingestCtx) })
 	for _, op := range d.operators {
 		goWG(&opsWG, func() {
