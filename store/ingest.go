@@ -663,7 +663,7 @@ func cleanText(s string) string {
 // undone if the daemon dies after the commit). Receipts of longer replies,
 // and those that come before their response is recorded, are stored
 // unmatched and handed to the matcher (receipts.go).
-const ingestSQL = `
+var ingestSQL = `
 WITH r AS MATERIALIZED (
     SELECT nextval('inbound_id_seq') AS inbound_id, u.*
     FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::int8[], $5::int8[],
@@ -725,10 +725,7 @@ rct AS (
     RETURNING id, inbound_id, outbox_id, state, final, message_id, err
 ),
 settled AS (
-    UPDATE outbox o SET
-        state = CASE WHEN x.state = 'DELIVERED' THEN 'delivered' ELSE 'failed' END,
-        last_error = CASE WHEN x.state = 'DELIVERED' THEN o.last_error
-                          ELSE left('receipt for ' || x.message_id || ': ' || x.state || coalesce(' err:' || x.err, ''), 500) END
+    UPDATE outbox o SET ` + settleByReceipt("x") + `
     FROM (SELECT DISTINCT ON (outbox_id) outbox_id, message_id, state, err FROM rct
           WHERE final AND outbox_id IS NOT NULL
           ORDER BY outbox_id, state = 'DELIVERED', id) x

@@ -152,17 +152,24 @@ WHERE o.id = v.outbox_id AND o.state = 'sent'`
 // index probe per row (LATERAL … LIMIT 1): the form "outbox_id = ANY($1)"
 // was planned as a scan of the whole table while statistics lagged behind
 // the matching, which sets outbox_id on every receipt.
-const settleSingleSQL = `
-UPDATE outbox o SET
-    state = CASE WHEN r.state = 'DELIVERED' THEN 'delivered' ELSE 'failed' END,
-    last_error = CASE WHEN r.state = 'DELIVERED' THEN o.last_error
-                      ELSE left('receipt for ' || r.message_id || ': ' || r.state || coalesce(' err:' || r.err, ''), 500) END
+var settleSingleSQL = `
+UPDATE outbox o SET ` + settleByReceipt("r") + `
 FROM unnest($1::bigint[]) AS u(id)
 CROSS JOIN LATERAL (SELECT message_id, state, err FROM receipts
                     WHERE outbox_id = u.id AND final
                     ORDER BY state = 'DELIVERED', id LIMIT 1) r
 WHERE o.id = u.id AND o.state = 'sent' AND cardinality(o.smsc_ids) = 1
 RETURNING o.id`
+
+// settleByReceipt is the SET list that ends an outbox row o from one final
+// receipt, the row a of (message_id, state, err): delivered when it says
+// DELIVERED, failed otherwise with the receipt as the reason. Both places
+// that settle a reply of one segment use it (settleSingleSQL, ingestSQL).
+func settleByReceipt(a string) string {
+	return `state = CASE WHEN ` + a + `.state = 'DELIVERED' THEN 'delivered' ELSE 'failed' END,
+    last_error = CASE WHEN ` + a + `.state = 'DELIVERED' THEN o.last_error
+        ELSE left('receipt for ' || ` + a + `.message_id || ': ' || ` + a + `.state || coalesce(' err:' || ` + a + `.err, ''), 500) END`
+}
 
 // settle ends the outbox rows receipts were just matched to: those of one
 // segment at once (settleSingleSQL, nearly every reply), the others by

@@ -105,7 +105,6 @@ func (r *Redis) WithKeyPrefix(prefix string) *Redis {
 // KeyPrefix returns the prefix of every key r writes.
 func (r *Redis) KeyPrefix() string { return r.prefix }
 
-// allowScript counts one send in the current window and returns the count.
 // allowScript is the shared budget's pacing (GCRA, the "generic cell rate
 // algorithm" of ATM networks): the key holds the operator's theoretical
 // arrival time, the moment at which the budget is spent evenly up to now; a
