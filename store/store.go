@@ -71,6 +71,17 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 		// pgx's parse error may quote the URL, password included.
 		return nil, errors.New("store: open: invalid database url")
 	}
+	// Every statement of the daemon is prepared once per connection and
+	// is a point or batch lookup by key, with bounded arrays and literal
+	// partial-index predicates: one generic plan suits every call. Left to
+	// choose (plan_cache_mode auto), PostgreSQL keeps planning a fresh
+	// custom plan on every call of the statements over unnest($n) arrays,
+	// whose row estimate it can only make from the values — at 1,000 MO/s
+	// that was about a sixth of a run's planning and 6% of the server's
+	// CPU (docs/BENCHMARKS.md). A plan_cache_mode in the URL wins.
+	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = defaultMaxConns
 	}
