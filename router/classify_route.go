@@ -506,6 +506,9 @@ func (c *Classifier) guessRegion(norm string) (RegionMatch, bool) {
 	if len(words) > maxRouteWords {
 		words = words[:maxRouteWords]
 	}
+	if m, ok := c.placeAfterStreet(words); ok {
+		return m, true
+	}
 	for i, w := range words {
 		if len(w) < 3 || !isASCIIWord(w) || c.stem.dict.Contains(w) || c.isTopicWord(w) ||
 			(i > 0 && localPlaceWord[words[i-1]]) {
@@ -529,6 +532,39 @@ func (c *Classifier) guessRegion(norm string) (RegionMatch, bool) {
 						m.Start, m.End = from, from+n
 						return m, true
 					}
+				}
+			}
+		}
+	}
+	return RegionMatch{}, false
+}
+
+// placeAfterStreet finds a town named right after a street's or village's
+// name: "jl diponegoro palu", "jalan khatib sulaiman padang", "desa
+// sukamaju batu". Such a town is often also an Indonesian word (palu,
+// padang, batu), which Match takes as a place only after a place word, and
+// guessRegion only when it is not a word. Here the context is the street:
+// a local place word, one or two words of name of which the last is no
+// Indonesian word and no lexicon word (a proper name: "jalan rusak batu"
+// is a damaged road and stones), then the place, matched as if after "di".
+// Only an unambiguous match counts.
+func (c *Classifier) placeAfterStreet(words []string) (RegionMatch, bool) {
+	for i := 2; i < len(words); i++ {
+		name := words[i-1]
+		if len(name) < 3 || !isASCIIWord(name) || c.stem.dict.Contains(name) || c.isTopicWord(name) {
+			continue
+		}
+		if !localPlaceWord[words[i-2]] && (i < 3 || !localPlaceWord[words[i-3]]) {
+			continue
+		}
+		for _, n := range [...]int{2, 1} {
+			if i+n > len(words) {
+				continue
+			}
+			for _, m := range c.regions.Match("di " + strings.Join(words[i:i+n], " ")) {
+				if m.Start == 1 && m.End == 1+n && len(m.Ambiguous) == 0 {
+					m.Start, m.End = i, i+n
+					return m, true
 				}
 			}
 		}

@@ -327,7 +327,8 @@ func TestRouteTaxonomyWords(t *testing.T) {
 }
 
 // A district named without "kec" is found when a rule needs a region, but
-// only from a word that is not Indonesian: "pasar" is no place.
+// only from a word that is not Indonesian: "pasar" is no place. So is a
+// town that is also a word, when it follows a street's name.
 func TestRouteGuessesRegionWithoutContext(t *testing.T) {
 	c := sharedClassifier(t)
 	tests := []struct{ text, agency, region string }{
@@ -337,6 +338,12 @@ func TestRouteGuessesRegionWithoutContext(t *testing.T) {
 		{"jalan desa di pedalaman oki rusak parah tdk bisa dilewati", "pemkab-16.02", "16.02"},
 		// A two-word district name whose first word is Indonesian.
 		{"lampu jalan depan sekolah sungai pinyuh mati semua", "pemkab-61.02", "61.02"},
+		// A town that is also a word (palu, padang), right after a street's
+		// name: the street, then the town.
+		{"lampu jalan mati di jl diponegoro palu sudah 2 minggu", "pemkot-72.71", "72.71"},
+		{"jalan berlubang di jl khatib sulaiman padang tolong ditambal", "pemkot-13.71", "13.71"},
+		// Not after a word: a damaged road and stones, no town.
+		{"jalan rusak batu berserakan, motor sering jatuh", TriageAgency, ""},
 	}
 	for _, tt := range tests {
 		_, r := c.Route(tt.text)
