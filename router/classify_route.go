@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sp4n-lapor/sms1708/parser"
 )
@@ -29,6 +30,7 @@ func (c *Classifier) RouteCommand(cmd parser.Command) Route {
 	s := c.scratch.Get().(*routeScratch)
 	defer c.scratch.Put(s)
 	regionMatches := c.regions.Match(cmd.Normalized)
+	c.markSignOff(cmd, regionMatches)
 	c.match(cmd.Normalized, regionMatches, s)
 
 	// The best topic of each category; the best two categories.
@@ -363,9 +365,63 @@ func hasVillageWord(norm string) bool {
 var originWord = map[string]bool{"dari": true, "asal": true}
 
 // regionCounts reports whether match m names the region: not a name right
-// after a street or village word.
+// after a street or village word, unless the name is the text's sign-off.
 func (c *Classifier) regionCounts(norm string, m RegionMatch) bool {
-	return m.ViaDistrict || m.ViaVillage || !localPlaceWord[wordAt(norm, m.Start-1)] || regionWord[wordAt(norm, m.Start)]
+	return m.SignOff || m.ViaDistrict || m.ViaVillage || !localPlaceWord[wordAt(norm, m.Start-1)] || regionWord[wordAt(norm, m.Start)]
+}
+
+// markSignOff sets SignOff on the region match that is the whole last
+// sentence of the text: citizens sign off with their town after a full stop
+// ("… lampu mati sebulan ke jalan. surabaya"), and normalising drops the
+// stop, which would leave "jalan surabaya", a street. A stop after an
+// abbreviation ("jl. surabaya", "kel. padang") ends no sentence.
+func (c *Classifier) markSignOff(cmd parser.Command, ms []RegionMatch) {
+	if len(ms) == 0 {
+		return
+	}
+	tail, ok := lastSentence(cmd.Text)
+	if !ok {
+		return
+	}
+	words := c.parser.Normalize(tail)
+	n := len(strings.FieldsFunc(cmd.Normalized, func(r rune) bool { return r < utf8.RuneSelf && !isWordByte(byte(r)) }))
+	for i := range ms {
+		if ms[i].End == n && ms[i].Words == words {
+			ms[i].SignOff = true
+		}
+	}
+}
+
+// lastSentence returns the text after its last sentence break (".", "!",
+// "?" or a line break, then a space or line break), when that is one to
+// three words and the break ends a sentence (not "jl." or "no.").
+func lastSentence(text string) (string, bool) {
+	text = strings.TrimRight(text, " \t\r\n.!")
+	cut := strings.LastIndexAny(text, ".!?\n")
+	if cut < 0 || cut+1 >= len(text) {
+		return "", false
+	}
+	if text[cut] != '\n' && text[cut+1] != ' ' && text[cut+1] != '\n' {
+		return "", false // "3.5", "a.n."
+	}
+	tail := strings.TrimSpace(text[cut+1:])
+	if n := len(strings.Fields(tail)); n == 0 || n > 3 || strings.ContainsAny(tail, "0123456789,;:") {
+		return "", false
+	}
+	if text[cut] == '.' {
+		before := strings.Fields(text[:cut])
+		if len(before) == 0 || abbrevBeforeStop[strings.ToLower(before[len(before)-1])] {
+			return "", false
+		}
+	}
+	return tail, true
+}
+
+// abbrevBeforeStop are the abbreviations, written with a full stop, of the
+// words that make a name after them a street, village or address part.
+var abbrevBeforeStop = map[string]bool{
+	"jl": true, "jln": true, "gg": true, "kel": true, "ds": true, "dsn": true, "kp": true, "kec": true,
+	"kab": true, "perum": true, "komp": true, "blk": true, "no": true, "rt": true, "rw": true, "prov": true,
 }
 
 // villageFits reports whether a village in regency g agrees with the

@@ -470,3 +470,44 @@ func TestRouteVillage(t *testing.T) {
 		})
 	}
 }
+
+// A town alone after the last full stop is the citizen's sign-off, even
+// after a street word; without the stop, or after "jl.", it is a street.
+func TestRouteSignOffAfterFullStop(t *testing.T) {
+	c := sharedClassifier(t)
+	tests := []struct{ text, agency, region string }{
+		{"lampu jalan depan gang mati sebulan, gelap sekali kalau malam ke jalan. semarang", "pemkot-33.74", "33.74"},
+		{"lampu jalan depan gang mati sebulan!\nSemarang", "pemkot-33.74", "33.74"},
+		{"lampu jalan depan rumah mati sebulan di jalan semarang", TriageAgency, ""},
+		{"lampu jalan mati sebulan di jl. semarang", TriageAgency, ""},
+	}
+	for _, tt := range tests {
+		_, r := c.Route(tt.text)
+		if r.AgencyID != tt.agency || r.Region != tt.region {
+			t.Errorf("Route(%q) = %s region %q, want %s region %q\n%s", tt.text, r.AgencyID, r.Region, tt.agency, tt.region, strings.Join(r.Explain, "\n"))
+		}
+	}
+}
+
+func TestLastSentence(t *testing.T) {
+	tests := []struct {
+		text, tail string
+		ok         bool
+	}{
+		{"kabel menjuntai ke jalan. surabaya", "surabaya", true},
+		{"kabel menjuntai ke jalan. Kota Surabaya.", "Kota Surabaya", true},
+		{"air mati 3 hari!\nbandar lampung", "bandar lampung", true},
+		{"lampu mati di jl. surabaya", "", false},               // an abbreviation's stop
+		{"lampu mati di Kel. Padang Besi", "", false},           // likewise
+		{"pajak naik 3.5 persen", "", false},                    // no sentence break
+		{"air mati. sudah lapor ke pdam tapi belum", "", false}, // more than three words
+		{"air mati. rt 05 rw 02", "", false},                    // digits: an address, not a town
+		{"surabaya", "", false},                                 // one sentence only
+	}
+	for _, tt := range tests {
+		tail, ok := lastSentence(tt.text)
+		if tail != tt.tail || ok != tt.ok {
+			t.Errorf("lastSentence(%q) = %q, %v; want %q, %v", tt.text, tail, ok, tt.tail, tt.ok)
+		}
+	}
+}

@@ -62,6 +62,10 @@ type RegionMatch struct {
 	// city it lies in. A village is weaker than any place named explicitly:
 	// see Classifier.pickRegion.
 	ViaVillage bool
+	// SignOff is set (by the classifier, not by Match) when the words are
+	// the text's last sentence on their own: "… ke jalan. surabaya" signs
+	// off with the town, whatever word came before the full stop.
+	SignOff bool
 }
 
 // phraseEntry is what one normalised phrase can mean.
