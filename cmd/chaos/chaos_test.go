@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,4 +112,23 @@ func TestMarkerRE(t *testing.T) {
 			t.Errorf("marker in %q = %q, want %q", text, got, want)
 		}
 	}
+}
+
+// A second run on the same services directory is refused while the first
+// holds the lock, and may go once the first has let it go.
+func TestLockRunRefusesASecondRun(t *testing.T) {
+	dir := t.TempDir()
+	release, err := lockRun(dir)
+	if err != nil {
+		t.Fatalf("first lock: %v", err)
+	}
+	if _, err := lockRun(dir); err == nil || !strings.Contains(err.Error(), "another chaos run") {
+		t.Fatalf("second lock while the first is held: %v, want 'another chaos run'", err)
+	}
+	release()
+	release2, err := lockRun(dir)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	release2()
 }

@@ -252,6 +252,13 @@ func (h *harness) run(ctx context.Context) (rep *report, err error) {
 	if err := os.MkdirAll(filepath.Dir(h.dir), 0o755); err != nil {
 		return nil, err
 	}
+	// One run at a time per services directory: a second one would take the first one's
+	// daemon and load for leftovers of a dead run and kill them.
+	release, err := lockRun(filepath.Dir(h.dir))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	// A run killed outright leaves its daemon and load behind: stop them by pid file first.
 	stopPidFile(filepath.Join(o.servicesDir, "chaos", "daemon.pid"), "sms1708")
 	stopPidFile(filepath.Join(o.servicesDir, "chaos", "load.pid"), "smscsim")
@@ -837,6 +844,26 @@ func (p *proc) wait(ctx context.Context) error {
 }
 
 // stopPidFile stops a process left by an earlier run, if the pid still names that program.
+// lockRun takes the run lock of dir (an exclusive flock on dir/run.lock),
+// or says that another run holds it. The kernel lets the lock go when its
+// holder exits, however it ends, so a run killed outright never blocks the
+// next one.
+func lockRun(dir string) (release func(), err error) {
+	path := filepath.Join(dir, "run.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("run lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another chaos run is in progress with %s (it holds %s); wait for it to end", dir, path)
+		}
+		return nil, fmt.Errorf("run lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}
+
 func stopPidFile(path, prog string) {
 	b, err := os.ReadFile(path)
 	if err != nil {
