@@ -32,8 +32,8 @@ type ProcessorConfig struct {
 
 // DefaultLinger is the default wait of a wake-up for more work (see
 // ProcessorConfig.Linger). At 1,000 MO/s on two cores, 40 ms rather than
-// 10 ms took about 7% off the database's CPU per run, for 3 to 5 ms more
-// from MO to ticket (docs/BENCHMARKS.md); 100 ms gained no more.
+// 10 ms took about 6% off the database's CPU, for up to 5 ms more from MO
+// to reply at the median (docs/BENCHMARKS.md); 100 ms gained no more.
 const DefaultLinger = 40 * time.Millisecond
 
 // Linger waits d, or until ctx ends: a wake-up gathers the work arriving

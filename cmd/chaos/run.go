@@ -843,7 +843,6 @@ func (p *proc) wait(ctx context.Context) error {
 	}
 }
 
-// stopPidFile stops a process left by an earlier run, if the pid still names that program.
 // lockRun takes the run lock of dir (an exclusive flock on dir/run.lock),
 // or says that another run holds it. The kernel lets the lock go when its
 // holder exits, however it ends, so a run killed outright never blocks the
@@ -864,6 +863,7 @@ func lockRun(dir string) (release func(), err error) {
 	return func() { f.Close() }, nil
 }
 
+// stopPidFile stops a process left by an earlier run, if the pid still names that program.
 func stopPidFile(path, prog string) {
 	b, err := os.ReadFile(path)
 	if err != nil {
