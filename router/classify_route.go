@@ -566,8 +566,7 @@ func (c *Classifier) guessRegion(norm string) (RegionMatch, bool) {
 		return m, true
 	}
 	for i, w := range words {
-		if len(w) < 3 || !isASCIIWord(w) || c.stem.dict.Contains(w) || c.isTopicWord(w) ||
-			(i > 0 && localPlaceWord[words[i-1]]) {
+		if !c.unknownWord(w) || (i > 0 && localPlaceWord[words[i-1]]) {
 			continue
 		}
 		// The name may start at w ("oki", "pinyuh tapi") or one word
@@ -578,18 +577,32 @@ func (c *Classifier) guessRegion(norm string) (RegionMatch, bool) {
 			if from < 0 || from+n > len(words) || (from < i && from > 0 && localPlaceWord[words[from-1]]) {
 				continue
 			}
-			phrase := strings.Join(words[from:from+n], " ")
 			for _, prefix := range [...]string{"kecamatan ", "di "} {
-				for _, m := range c.regions.Match(prefix + phrase) {
-					// The match is the whole phrase, with or without the
-					// prefix word ("kecamatan kuta" names a district, "di
-					// oki" matches "oki" alone).
-					if (m.Start == 0 || m.Start == 1) && m.End == 1+n && len(m.Ambiguous) == 0 {
-						m.Start, m.End = from, from+n
-						return m, true
-					}
+				if m, ok := c.matchWhole(prefix, words, from, n); ok {
+					return m, true
 				}
 			}
+		}
+	}
+	return RegionMatch{}, false
+}
+
+// unknownWord reports whether w may be a name: a word of three or more
+// letters that is neither Indonesian (the stemmer's dictionary) nor a
+// lexicon word.
+func (c *Classifier) unknownWord(w string) bool {
+	return len(w) >= 3 && isASCIIWord(w) && !c.stem.dict.Contains(w) && !c.isTopicWord(w)
+}
+
+// matchWhole matches words[from:from+n] after prefix ("kecamatan ", "di ")
+// and returns the match, placed at from, when it is the whole phrase, with
+// or without the prefix word ("kecamatan kuta" names a district, "di oki"
+// matches "oki" alone), and unambiguous.
+func (c *Classifier) matchWhole(prefix string, words []string, from, n int) (RegionMatch, bool) {
+	for _, m := range c.regions.Match(prefix + strings.Join(words[from:from+n], " ")) {
+		if (m.Start == 0 || m.Start == 1) && m.End == 1+n && len(m.Ambiguous) == 0 {
+			m.Start, m.End = from, from+n
+			return m, true
 		}
 	}
 	return RegionMatch{}, false
@@ -606,22 +619,15 @@ func (c *Classifier) guessRegion(norm string) (RegionMatch, bool) {
 // Only an unambiguous match counts.
 func (c *Classifier) placeAfterStreet(words []string) (RegionMatch, bool) {
 	for i := 2; i < len(words); i++ {
-		name := words[i-1]
-		if len(name) < 3 || !isASCIIWord(name) || c.stem.dict.Contains(name) || c.isTopicWord(name) {
-			continue
-		}
-		if !localPlaceWord[words[i-2]] && (i < 3 || !localPlaceWord[words[i-3]]) {
+		if !c.unknownWord(words[i-1]) || (!localPlaceWord[words[i-2]] && (i < 3 || !localPlaceWord[words[i-3]])) {
 			continue
 		}
 		for _, n := range [...]int{2, 1} {
 			if i+n > len(words) {
 				continue
 			}
-			for _, m := range c.regions.Match("di " + strings.Join(words[i:i+n], " ")) {
-				if m.Start == 1 && m.End == 1+n && len(m.Ambiguous) == 0 {
-					m.Start, m.End = i, i+n
-					return m, true
-				}
+			if m, ok := c.matchWhole("di ", words, i, n); ok {
+				return m, true
 			}
 		}
 	}
