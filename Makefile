@@ -35,7 +35,7 @@ help: ## list the targets (the default)
 build: ## build bin/sms1708 and bin/smscsim
 	go build -o bin/ ./cmd/...
 
-services: ## start local PostgreSQL (127.0.0.1:55708) and Redis (127.0.0.1:56708), installing what is missing
+services: ## start local PostgreSQL (127.0.0.1:25708) and Redis (127.0.0.1:26708), installing what is missing
 	scripts/services.sh start
 
 services-stop: ## stop the local PostgreSQL and Redis
@@ -117,7 +117,7 @@ eval-routing: ## routing scores (category, agency, per category/level, triage sh
 
 # Crash tests and load (docs/RELIABILITY.md): the real daemon under `smscsim load`, on ports
 # 2775-2777 (no make run meanwhile) and 127.0.0.1:8718, with a PostgreSQL and Redis of their
-# own (127.0.0.1:55718 and 56718, under /tmp/sms1708-chaos) so that crashing them breaks no
+# own (127.0.0.1:25718 and 26718, under /tmp/sms1708-chaos) so that crashing them breaks no
 # one else's run. `make test` runs the small size: any lost MO or doubled ticket fails it.
 CHAOS_SIZE ?= medium
 CHAOS_FLAGS ?=

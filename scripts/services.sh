@@ -10,8 +10,12 @@
 set -euo pipefail
 
 DIR=${SMS1708_SERVICES_DIR:-/tmp/sms1708}
-PG_PORT=${SMS1708_PG_PORT:-55708}
-REDIS_PORT=${SMS1708_REDIS_PORT:-56708}
+# Ports below Linux's ephemeral range (32768-60999): a port inside it can be taken, while the
+# server is down, by a client's own connection attempt to it — TCP connects a socket to itself
+# when the kernel happens to pick the destination port as the source port — and the server
+# then cannot bind it again (seen after a chaos crash of PostgreSQL on 55718).
+PG_PORT=${SMS1708_PG_PORT:-25708}
+REDIS_PORT=${SMS1708_REDIS_PORT:-26708}
 PGDATA="$DIR/pg"
 REDIS_DIR="$DIR/redis"
 
@@ -68,9 +72,19 @@ max_connections = 300
 shared_buffers = 256MB
 CONF
   fi
+  # The port is given on the command line, so that a data directory made with another port
+  # (postgresql.conf) serves on this one. A server running here on another port is restarted.
+  if as_postgres "$bin/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+    local ready=0
+    "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" || ready=$?
+    if [ "$ready" = 2 ]; then
+      log "PostgreSQL in $PGDATA does not answer on port $PG_PORT; restarting it there"
+      as_postgres "$bin/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+    fi
+  fi
   if ! as_postgres "$bin/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-    as_postgres "$bin/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 start >/dev/null
+    as_postgres "$bin/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null
   fi
   local psql=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
   if [ "$("${psql[@]}" -c "select 1 from pg_roles where rolname='sms1708'")" != 1 ]; then

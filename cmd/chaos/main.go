@@ -30,7 +30,7 @@ const usage = `chaos — nothing lost, nothing doubled: sms1708 under load and f
 Usage:
   chaos [run] [flags]
       Start PostgreSQL and Redis (scripts/services.sh; by default a dedicated instance under
-      /tmp/sms1708-chaos on ports 55718/56718, so that crashing it harms no one else's run),
+      /tmp/sms1708-chaos on ports 25718/26718, so that crashing it harms no one else's run),
       make a fresh database sms1708_chaos, build bin/, run bin/sms1708 (configs/dev.yaml, HTTP
       on 127.0.0.1:8718) and, for each fault, bin/smscsim load while the fault strikes at
       random moments; then check the end state. Needs ports 2775-2777 free (no make run).
